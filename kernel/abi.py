@@ -1,0 +1,346 @@
+"""The guest's (AArch64 Linux) ABI as checked data.
+
+Owns: guest structure layouts as ctypes (each with the kernel's C struct
+quoted above it and size/offset asserts), guest constants (errno, open
+flags, mmap/at/ioctl/signal numbers) and the conversions between guest and
+host open flags.  Guest constants carry no suffix; host values always come
+from the host `os`/`errno` modules, never from this file.
+Does not own: the code that fills these structures (family modules).
+"""
+import ctypes
+import errno as _host_errno
+import os
+
+u8, u16, u32, u64 = ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64
+i32, i64 = ctypes.c_int32, ctypes.c_int64
+
+
+def _check(struct, size, **offsets):
+    assert ctypes.sizeof(struct) == size, (struct.__name__, ctypes.sizeof(struct))
+    for field, off in offsets.items():
+        assert getattr(struct, field).offset == off, (struct.__name__, field)
+
+
+# ---------------------------------------------------------------------------
+# errno: asm-generic/errno-base.h + errno.h.  AArch64 and x86-64 Linux share
+# these numbers; the asserts catch a host where that is not true.
+EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD = range(1, 11)
+EAGAIN, ENOMEM, EACCES, EFAULT = 11, 12, 13, 14
+EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY = range(16, 26)
+EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE = range(27, 35)
+ENAMETOOLONG, ENOSYS, ENOTEMPTY, ELOOP = 36, 38, 39, 40
+EOPNOTSUPP, ETIMEDOUT = 95, 110
+for _name, _val in list(globals().items()):
+    if _name.startswith("E") and _name.isupper() and isinstance(_val, int):
+        assert getattr(_host_errno, _name) == _val, _name
+
+# ---------------------------------------------------------------------------
+# open flags: asm-generic/fcntl.h with arch/arm64/include/uapi/asm/fcntl.h.
+O_ACCMODE = 0o3
+O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_CREAT = 0o100
+O_EXCL = 0o200
+O_NOCTTY = 0o400
+O_TRUNC = 0o1000
+O_APPEND = 0o2000
+O_NONBLOCK = 0o4000
+O_DSYNC = 0o10000
+O_ASYNC = 0o20000            # FASYNC
+O_DIRECTORY = 0o40000        # arm64 (x86-64: 0o200000)
+O_NOFOLLOW = 0o100000        # arm64 (x86-64: 0o400000)
+O_DIRECT = 0o200000          # arm64 (x86-64: 0o40000)
+O_LARGEFILE = 0o400000       # arm64 (x86-64: 0o100000)
+O_NOATIME = 0o1000000
+O_CLOEXEC = 0o2000000
+O__SYNC = 0o4000000          # __O_SYNC; O_SYNC = __O_SYNC | O_DSYNC
+O_PATH = 0o10000000
+O__TMPFILE = 0o20000000      # __O_TMPFILE; O_TMPFILE = __O_TMPFILE | O_DIRECTORY
+
+_HOST_O_LARGEFILE = 0o100000  # x86-64; Python's os module does not export it
+# (guest bit, host bit) for every flag bit the guest may pass.
+_O_PAIRS = [
+    (O_WRONLY, os.O_WRONLY), (O_RDWR, os.O_RDWR),
+    (O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NOCTTY),
+    (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK),
+    (O_DSYNC, os.O_DSYNC), (O_ASYNC, getattr(os, "O_ASYNC", 0o20000)),
+    (O_DIRECTORY, os.O_DIRECTORY), (O_NOFOLLOW, os.O_NOFOLLOW),
+    (O_DIRECT, os.O_DIRECT), (O_LARGEFILE, _HOST_O_LARGEFILE),
+    (O_NOATIME, os.O_NOATIME), (O_CLOEXEC, os.O_CLOEXEC),
+    (O__SYNC, os.O_SYNC & ~os.O_DSYNC), (O_PATH, os.O_PATH),
+    (O__TMPFILE, os.O_TMPFILE & ~os.O_DIRECTORY),
+]
+
+
+def open_flags_to_host(flags):
+    """Guest (AArch64) open/fcntl flags -> host flags; unknown bits dropped."""
+    out = 0
+    for g, h in _O_PAIRS:
+        if flags & g:
+            out |= h
+    return out
+
+
+def open_flags_from_host(flags):
+    """Host open flags (e.g. from F_GETFL) -> guest (AArch64) flags."""
+    out = 0
+    for g, h in _O_PAIRS:
+        if flags & h:
+            out |= g
+    return out
+
+
+# ---------------------------------------------------------------------------
+# *at() and fcntl
+AT_FDCWD = -100
+AT_SYMLINK_NOFOLLOW = 0x100
+AT_REMOVEDIR = 0x200
+AT_EACCESS = 0x200
+AT_SYMLINK_FOLLOW = 0x400
+AT_NO_AUTOMOUNT = 0x800
+AT_EMPTY_PATH = 0x1000
+
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW = range(8)
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+
+# ---------------------------------------------------------------------------
+# mmap (asm-generic/mman-common.h; x86-64 has the same values)
+PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
+MAP_SHARED = 0x01
+MAP_PRIVATE = 0x02
+MAP_SHARED_VALIDATE = 0x03
+MAP_TYPE = 0x0F
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_GROWSDOWN = 0x100
+MAP_DENYWRITE = 0x800
+MAP_EXECUTABLE = 0x1000
+MAP_LOCKED = 0x2000
+MAP_NORESERVE = 0x4000
+MAP_POPULATE = 0x8000
+MAP_NONBLOCK = 0x10000
+MAP_STACK = 0x20000
+MAP_HUGETLB = 0x40000
+MAP_FIXED_NOREPLACE = 0x100000
+MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED = range(5)
+MADV_FREE = 8
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+
+# ---------------------------------------------------------------------------
+# signals (asm-generic/signal.h; 1..31 match x86-64)
+NSIG = 64
+SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = range(1, 10)
+SIGUSR1, SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT = range(10, 17)
+SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG = range(17, 24)
+SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS = range(24, 32)
+SIG_DFL, SIG_IGN = 0, 1
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+SS_ONSTACK, SS_DISABLE = 1, 2
+SS_AUTODISARM = 1 << 31
+MINSIGSTKSZ = 5120           # arch/arm64/include/uapi/asm/signal.h
+SIGSET_SIZE = 8
+# Default action "ignore"; every other default (except stops) terminates.
+SIG_DEFAULT_IGNORE = frozenset({SIGCHLD, SIGCONT, SIGURG, SIGWINCH})
+SIG_DEFAULT_STOP = frozenset({SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU})
+
+# ---------------------------------------------------------------------------
+# ioctl (asm-generic/ioctls.h; same numbers on x86-64)
+TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
+TIOCGPGRP, TIOCSPGRP = 0x540F, 0x5410
+TIOCGWINSZ, TIOCSWINSZ = 0x5413, 0x5414
+FIONREAD = 0x541B
+FIONBIO = 0x5421
+FIONCLEX, FIOCLEX = 0x5450, 0x5451
+
+# ---------------------------------------------------------------------------
+# clocks, misc
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+TIMER_ABSTIME = 1
+RLIM_INFINITY = (1 << 64) - 1
+RLIMIT_STACK, RLIMIT_NOFILE, RLIMIT_AS = 3, 7, 9
+RLIM_NLIMITS = 16
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
+PR_SET_NAME, PR_GET_NAME = 15, 16
+DT_UNKNOWN, DT_FIFO, DT_CHR, DT_DIR, DT_BLK, DT_REG, DT_LNK, DT_SOCK = 0, 1, 2, 4, 6, 8, 10, 12
+ROBUST_LIST_HEAD_SIZE = 24
+
+
+# ---------------------------------------------------------------------------
+# struct stat (asm-generic/stat.h, used by arm64 fstat/newfstatat):
+#   unsigned long st_dev; unsigned long st_ino; unsigned int st_mode;
+#   unsigned int st_nlink; unsigned int st_uid; unsigned int st_gid;
+#   unsigned long st_rdev; unsigned long __pad1; long st_size;
+#   int st_blksize; int __pad2; long st_blocks;
+#   long st_atime; unsigned long st_atime_nsec; (mtime, ctime likewise)
+#   unsigned int __unused4; unsigned int __unused5;
+class Stat(ctypes.Structure):
+    _fields_ = [
+        ("st_dev", u64), ("st_ino", u64), ("st_mode", u32), ("st_nlink", u32),
+        ("st_uid", u32), ("st_gid", u32), ("st_rdev", u64), ("_pad1", u64),
+        ("st_size", i64), ("st_blksize", i32), ("_pad2", i32), ("st_blocks", i64),
+        ("st_atime", i64), ("st_atime_nsec", u64), ("st_mtime", i64),
+        ("st_mtime_nsec", u64), ("st_ctime", i64), ("st_ctime_nsec", u64),
+        ("_unused4", u32), ("_unused5", u32),
+    ]
+
+
+_check(Stat, 128, st_dev=0, st_ino=8, st_mode=16, st_nlink=20, st_uid=24,
+       st_gid=28, st_rdev=32, st_size=48, st_blksize=56, st_blocks=64,
+       st_atime=72, st_atime_nsec=80, st_mtime=88, st_mtime_nsec=96,
+       st_ctime=104, st_ctime_nsec=112)
+
+
+def stat_from_host(st):
+    """An os.stat_result -> guest struct stat."""
+    s = Stat()
+    s.st_dev, s.st_ino, s.st_mode = st.st_dev, st.st_ino, st.st_mode
+    s.st_nlink, s.st_uid, s.st_gid = st.st_nlink, st.st_uid, st.st_gid
+    s.st_rdev, s.st_size = st.st_rdev, st.st_size
+    s.st_blksize, s.st_blocks = st.st_blksize, st.st_blocks
+    for name in ("atime", "mtime", "ctime"):
+        ns = getattr(st, f"st_{name}_ns")
+        setattr(s, f"st_{name}", ns // 1_000_000_000)
+        setattr(s, f"st_{name}_nsec", ns % 1_000_000_000)
+    return s
+
+
+# struct statx (include/uapi/linux/stat.h) is the same on every arch: 256 bytes.
+STATX_SIZE = 256
+
+
+# struct timespec { long tv_sec; long tv_nsec; };
+class Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", i64), ("tv_nsec", i64)]
+
+
+_check(Timespec, 16, tv_sec=0, tv_nsec=8)
+
+
+# struct timeval { long tv_sec; long tv_usec; };
+class Timeval(ctypes.Structure):
+    _fields_ = [("tv_sec", i64), ("tv_usec", i64)]
+
+
+_check(Timeval, 16, tv_sec=0, tv_usec=8)
+
+
+# struct timezone { int tz_minuteswest; int tz_dsttime; };
+class Timezone(ctypes.Structure):
+    _fields_ = [("tz_minuteswest", i32), ("tz_dsttime", i32)]
+
+
+_check(Timezone, 8)
+
+
+# struct new_utsname { char sysname[65]; nodename[65]; release[65];
+#                      version[65]; machine[65]; domainname[65]; };
+class Utsname(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_char * 65) for n in
+                ("sysname", "nodename", "release", "version", "machine", "domainname")]
+
+
+_check(Utsname, 390, nodename=65, machine=260, domainname=325)
+
+
+# struct sysinfo { long uptime; unsigned long loads[3]; unsigned long totalram,
+#   freeram, sharedram, bufferram, totalswap, freeswap; __u16 procs; __u16 pad;
+#   unsigned long totalhigh, freehigh; __u32 mem_unit; char _f[0]; };
+class Sysinfo(ctypes.Structure):
+    _fields_ = [
+        ("uptime", i64), ("loads", u64 * 3), ("totalram", u64), ("freeram", u64),
+        ("sharedram", u64), ("bufferram", u64), ("totalswap", u64), ("freeswap", u64),
+        ("procs", u16), ("pad", u16), ("totalhigh", u64), ("freehigh", u64),
+        ("mem_unit", u32),
+    ]
+
+
+_check(Sysinfo, 112, loads=8, totalram=32, procs=80, totalhigh=88, mem_unit=104)
+
+
+# struct rlimit64 { __u64 rlim_cur; __u64 rlim_max; };
+class Rlimit(ctypes.Structure):
+    _fields_ = [("rlim_cur", u64), ("rlim_max", u64)]
+
+
+_check(Rlimit, 16, rlim_max=8)
+
+
+# struct iovec { void *iov_base; size_t iov_len; };
+class Iovec(ctypes.Structure):
+    _fields_ = [("iov_base", u64), ("iov_len", u64)]
+
+
+_check(Iovec, 16, iov_len=8)
+IOV_MAX = 1024
+
+
+# struct winsize { unsigned short ws_row, ws_col, ws_xpixel, ws_ypixel; };
+class Winsize(ctypes.Structure):
+    _fields_ = [("ws_row", u16), ("ws_col", u16), ("ws_xpixel", u16), ("ws_ypixel", u16)]
+
+
+_check(Winsize, 8)
+
+
+# struct termios (asm-generic/termbits.h; x86-64 uses the same):
+#   tcflag_t c_iflag, c_oflag, c_cflag, c_lflag; cc_t c_line; cc_t c_cc[19];
+class Termios(ctypes.Structure):
+    _fields_ = [("c_iflag", u32), ("c_oflag", u32), ("c_cflag", u32), ("c_lflag", u32),
+                ("c_line", u8), ("c_cc", u8 * 19)]
+
+
+_check(Termios, 36, c_line=16, c_cc=17)
+
+
+# struct sigaction (arm64 kernel view, SA_RESTORER defined):
+#   __sighandler_t sa_handler; unsigned long sa_flags;
+#   __sigrestore_t sa_restorer; sigset_t sa_mask;  /* 8 bytes */
+class KSigaction(ctypes.Structure):
+    _fields_ = [("sa_handler", u64), ("sa_flags", u64), ("sa_restorer", u64),
+                ("sa_mask", u64)]
+
+
+_check(KSigaction, 32, sa_flags=8, sa_restorer=16, sa_mask=24)
+
+
+# typedef struct sigaltstack { void *ss_sp; int ss_flags; size_t ss_size; } stack_t;
+class StackT(ctypes.Structure):
+    _fields_ = [("ss_sp", u64), ("ss_flags", i32), ("ss_size", u64)]
+
+
+_check(StackT, 24, ss_flags=8, ss_size=16)
+
+
+# struct tms { clock_t tms_utime, tms_stime, tms_cutime, tms_cstime; };
+class Tms(ctypes.Structure):
+    _fields_ = [("tms_utime", i64), ("tms_stime", i64), ("tms_cutime", i64),
+                ("tms_cstime", i64)]
+
+
+_check(Tms, 32)
+
+
+# struct rusage { struct timeval ru_utime, ru_stime; long ru_maxrss, ru_ixrss,
+#   ru_idrss, ru_isrss, ru_minflt, ru_majflt, ru_nswap, ru_inblock, ru_oublock,
+#   ru_msgsnd, ru_msgrcv, ru_nsignals, ru_nvcsw, ru_nivcsw; };
+RUSAGE_LONGS = ("ru_maxrss", "ru_ixrss", "ru_idrss", "ru_isrss", "ru_minflt",
+                "ru_majflt", "ru_nswap", "ru_inblock", "ru_oublock", "ru_msgsnd",
+                "ru_msgrcv", "ru_nsignals", "ru_nvcsw", "ru_nivcsw")
+
+
+class Rusage(ctypes.Structure):
+    _fields_ = [("ru_utime", Timeval), ("ru_stime", Timeval)] + [(n, i64) for n in RUSAGE_LONGS]
+
+
+_check(Rusage, 144, ru_stime=16, ru_maxrss=32, ru_nivcsw=136)
+
+
+# struct linux_dirent64 { u64 d_ino; s64 d_off; unsigned short d_reclen;
+#                         unsigned char d_type; char d_name[]; };
+DIRENT64_HEADER = 19          # offset of d_name; records are 8-byte aligned
+
+
+def to_bytes(struct):
+    return bytes(memoryview(struct).cast("B"))

@@ -1,0 +1,76 @@
+"""LLVM module compilation: one MCJIT engine per process, batched modules.
+
+Owns: LLVM initialisation, the target machine, the optimisation pipeline run
+on each module of lifted blocks, adding modules to the engine and reading
+back function and global (link slot) addresses, and compile-time counters.
+Does not own: what goes into a module (jit.py decides the batch).
+"""
+import time
+
+import llvmlite.binding as llvm
+import llvmlite.ir as ir
+
+_initialised = False
+
+
+def _init():
+    global _initialised
+    if not _initialised:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _initialised = True
+
+
+class Compiler:
+    """Compiles llvmlite.ir modules into the process's native code."""
+
+    def __init__(self, opt_level=1):
+        _init()
+        target = llvm.Target.from_default_triple()
+        self.tm = target.create_target_machine(opt=2 if opt_level else 0,
+                                               reloc="default", codemodel="jitdefault")
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
+        self.opt_level = opt_level
+        pto = llvm.create_pipeline_tuning_options(speed_level=1)
+        self.pb = llvm.create_pass_builder(self.tm, pto)
+        self.fpm = llvm.create_new_function_pass_manager()
+        for p in ("add_sroa_pass", "add_instruction_combine_pass",
+                  "add_simplify_cfg_pass", "add_new_gvn_pass",
+                  "add_dead_store_elimination_pass", "add_instruction_combine_pass",
+                  "add_simplify_cfg_pass"):
+            getattr(self.fpm, p)()
+        self.modules = []
+        self.seconds = 0.0
+        self.count = 0
+        self.triple = llvm.get_process_triple()
+
+    def new_module(self, name):
+        m = ir.Module(name=name)
+        m.triple = self.triple
+        return m
+
+    def compile(self, module, function_names=(), global_names=()):
+        """Compile and load `module`; returns ({fn: addr}, {global: addr})."""
+        t0 = time.perf_counter()
+        mod = llvm.parse_assembly(str(module))
+        if self.opt_level:
+            for f in mod.functions:
+                if not f.is_declaration:
+                    self.fpm.run(f, self.pb)
+        self.engine.add_module(mod)
+        self.engine.finalize_object()
+        fns = {n: self.engine.get_function_address(n) for n in function_names}
+        gls = {n: self.engine.get_global_value_address(n) for n in global_names}
+        self.modules.append(mod)
+        self.seconds += time.perf_counter() - t0
+        self.count += 1
+        return fns, gls
+
+    def asm(self, module):
+        """Host assembly for a module (for dumps and codegen tables)."""
+        mod = llvm.parse_assembly(str(module))
+        if self.opt_level:
+            for f in mod.functions:
+                if not f.is_declaration:
+                    self.fpm.run(f, self.pb)
+        return str(mod), self.tm.emit_assembly(mod)

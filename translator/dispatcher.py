@@ -1,0 +1,143 @@
+"""The native dispatcher and the block table it reads.
+
+Owns: the block table (open addressing, entries {u64 guest pc, u64 host fn},
+index (pc >> 2) & mask, linear probing, tombstone = entry with fn 0), and the
+dispatcher loop compiled once per process: look state.pc up, patch the link
+slot a block asked for (state.link_req), call the block, and repeat until a
+block sets exit_reason.  Python is entered only when the loop returns.
+Does not own: translation (jit.py) or what an exit reason means.
+"""
+import ctypes
+
+import llvmlite.ir as ir
+
+from emu.cpustate import OFFSET, ExitReason
+from .lifter import I32, I64, PTR, BLOCK_FNTY, const, _callable
+
+DISPATCH_NAME = "emu_dispatch"
+
+
+def build_dispatcher(module):
+    """i32 emu_dispatch(ptr state, ptr mem, ptr pageflags)."""
+    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), DISPATCH_NAME)
+    state = fn.args[0]
+    entry = fn.append_basic_block("entry")
+    loop = fn.append_basic_block("loop")
+    probe = fn.append_basic_block("probe")
+    next_bb = fn.append_basic_block("next")
+    found = fn.append_basic_block("found")
+    link = fn.append_basic_block("link")
+    run = fn.append_basic_block("run")
+    miss = fn.append_basic_block("miss")
+    request = fn.append_basic_block("request")
+    done = fn.append_basic_block("done")
+
+    def fld(b, name):
+        return b.gep(state, [const(I64, OFFSET[name])], source_etype=ir.IntType(8))
+
+    b = ir.IRBuilder(entry)
+    b.branch(loop)
+    b = ir.IRBuilder(loop)
+    pc = b.load(fld(b, "pc"), typ=I64)
+    table = b.load(fld(b, "table"), typ=I64)
+    mask = b.load(fld(b, "table_mask"), typ=I64)
+    start = b.and_(b.lshr(pc, const(I64, 2)), mask)
+    b.branch(probe)
+    b = ir.IRBuilder(probe)
+    i = b.phi(I64, "i")
+    i.add_incoming(start, loop)
+    eaddr = b.add(table, b.shl(i, const(I64, 4)))
+    epc = b.load(b.inttoptr(eaddr, PTR), typ=I64)
+    b.cbranch(b.icmp_unsigned("==", epc, pc), found, next_bb)
+    b = ir.IRBuilder(next_bb)
+    empty = b.icmp_unsigned("==", epc, const(I64, 0))
+    nxt = b.and_(b.add(i, const(I64, 1)), mask)
+    i.add_incoming(nxt, next_bb)
+    b.cbranch(empty, miss, probe)
+    b = ir.IRBuilder(found)
+    target = b.load(b.inttoptr(b.add(eaddr, const(I64, 8)), PTR), typ=PTR)
+    cnt = fld(b, "n_lookups")
+    b.store(b.add(b.load(cnt, typ=I64), const(I64, 1)), cnt)
+    b.cbranch(b.icmp_unsigned("==", target, ir.Constant(PTR, None)), miss, link)
+    b = ir.IRBuilder(link)
+    lr = b.load(fld(b, "link_req"), typ=I64)
+    dolink = b.append_basic_block("dolink")
+    b.cbranch(b.icmp_unsigned("!=", lr, const(I64, 0)), dolink, run)
+    b = ir.IRBuilder(dolink)
+    b.store(target, b.inttoptr(lr, PTR))
+    b.store(const(I64, 0), fld(b, "link_req"))
+    nl = fld(b, "n_links")
+    b.store(b.add(b.load(nl, typ=I64), const(I64, 1)), nl)
+    b.branch(run)
+    b = ir.IRBuilder(run)
+    req = b.load(fld(b, "exit_request"), typ=I32)
+    call_bb = b.append_basic_block("call")
+    b.cbranch(b.icmp_unsigned("!=", req, const(I32, 0)), request, call_bb)
+    b = ir.IRBuilder(call_bb)
+    b.call(_callable(target, BLOCK_FNTY), list(fn.args))
+    reason = b.load(fld(b, "exit_reason"), typ=I32)
+    b.cbranch(b.icmp_unsigned("!=", reason, const(I32, 0)), done, loop)
+    b = ir.IRBuilder(done)
+    b.ret(reason)
+    b = ir.IRBuilder(miss)
+    b.store(const(I32, ExitReason.MISS), fld(b, "exit_reason"))
+    b.ret(const(I32, ExitReason.MISS))
+    b = ir.IRBuilder(request)
+    b.store(const(I32, ExitReason.REQUEST), fld(b, "exit_reason"))
+    b.ret(const(I32, ExitReason.REQUEST))
+    return fn
+
+
+class BlockTable:
+    """Python's handle on the native block table (it alone writes entries)."""
+
+    def __init__(self, cpu, log2_size=16):
+        self.cpu = cpu
+        self.index = {}           # guest pc -> entry index
+        self._alloc(1 << log2_size)
+
+    def _alloc(self, size):
+        self.size = size
+        self.mem = (ctypes.c_uint64 * (2 * size))()
+        self.used = 0
+        self.cpu.table = ctypes.addressof(self.mem)
+        self.cpu.table_mask = size - 1
+
+    def _slot_for(self, pc):
+        i = (pc >> 2) & (self.size - 1)
+        m = self.mem
+        while m[2 * i] != 0 and m[2 * i] != pc:
+            i = (i + 1) & (self.size - 1)
+        return i
+
+    def insert(self, pc, fn):
+        i = self.index.get(pc)
+        if i is None:
+            if (self.used + 1) * 2 > self.size:
+                self._grow()
+            i = self._slot_for(pc)
+            self.index[pc] = i
+            self.used += 1
+        self.mem[2 * i] = pc
+        self.mem[2 * i + 1] = fn
+
+    def remove(self, pc):
+        i = self.index.get(pc)
+        if i is not None:
+            self.mem[2 * i + 1] = 0      # tombstone: keep pc for probing
+
+    def lookup(self, pc):
+        i = self.index.get(pc)
+        return self.mem[2 * i + 1] if i is not None else 0
+
+    def _grow(self):
+        live = [(pc, self.mem[2 * i + 1]) for pc, i in self.index.items()
+                if self.mem[2 * i + 1]]
+        self._alloc(self.size * 2)
+        self.index = {}
+        for pc, fn in live:
+            i = self._slot_for(pc)
+            self.index[pc] = i
+            self.mem[2 * i] = pc
+            self.mem[2 * i + 1] = fn
+            self.used += 1

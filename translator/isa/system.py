@@ -1,0 +1,144 @@
+"""System instructions available at EL0: MRS/MSR of the registers Linux
+exposes (NZCV, FPCR, FPSR, TPIDR_EL0, TPIDRRO_EL0, CNTVCT_EL0, CNTFRQ_EL0,
+CTR_EL0, DCZID_EL0, MIDR_EL1 and the ID registers the kernel emulates),
+hints (NOP, YIELD, BTI, PAC hints without PAC), barriers as fences, CLREX,
+DC ZVA (64-byte zeroing), cache maintenance as no-ops.  Unknown system
+registers are undefined (SIGILL)."""
+import llvmlite.ir as ir
+
+from ..lifter import I1, I8, I32, I64, I128, const
+from ..patterns import pattern
+
+
+def sysreg(op0, op1, crn, crm, op2):
+    return (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
+
+
+NZCV = sysreg(3, 3, 4, 2, 0)
+FPCR = sysreg(3, 3, 4, 4, 0)
+FPSR = sysreg(3, 3, 4, 4, 1)
+TPIDR_EL0 = sysreg(3, 3, 13, 0, 2)
+TPIDRRO_EL0 = sysreg(3, 3, 13, 0, 3)
+CNTFRQ_EL0 = sysreg(3, 3, 14, 0, 0)
+CNTVCT_EL0 = sysreg(3, 3, 14, 0, 2)
+CNTVCTSS_EL0 = sysreg(3, 3, 14, 0, 6)
+CTR_EL0 = sysreg(3, 3, 0, 0, 1)
+DCZID_EL0 = sysreg(3, 3, 0, 0, 7)
+DCZ_BYTES = 64
+
+# Read-only registers with constant values, as an arm64 Linux kernel shows
+# them to EL0 (ID registers are trapped and emulated by the kernel; values
+# must agree with the HWCAPs we advertise: FP + AdvSIMD only).
+CONSTANT_REGS = {
+    CTR_EL0: 0x8444C004,            # DminLine=IminLine=64 bytes, IDC/DIC clear
+    DCZID_EL0: 4,                   # DC ZVA allowed, block 2**4 words = 64 bytes
+    CNTFRQ_EL0: 1_000_000_000,      # CNTVCT counts nanoseconds (see below)
+    sysreg(3, 0, 0, 0, 0): 0x410FD083,   # MIDR_EL1: Arm Cortex-A72 r0p3
+    sysreg(3, 0, 0, 0, 5): 0x80000000,   # MPIDR_EL1
+    sysreg(3, 0, 0, 0, 6): 0,            # REVIDR_EL1
+    sysreg(3, 0, 0, 4, 0): 0x11,         # ID_AA64PFR0_EL1: EL0/EL1 AArch64, FP, AdvSIMD
+    sysreg(3, 0, 0, 4, 1): 0,            # ID_AA64PFR1_EL1
+    sysreg(3, 0, 0, 6, 0): 0,            # ID_AA64ISAR0_EL1: no AES/SHA/CRC32/atomics
+    sysreg(3, 0, 0, 6, 1): 0,            # ID_AA64ISAR1_EL1
+    sysreg(3, 0, 0, 6, 2): 0,            # ID_AA64ISAR2_EL1
+    sysreg(3, 0, 0, 7, 0): 0,            # ID_AA64MMFR0_EL1
+    sysreg(3, 0, 0, 7, 1): 0,            # ID_AA64MMFR1_EL1
+    sysreg(3, 0, 0, 7, 2): 0,            # ID_AA64MMFR2_EL1
+    sysreg(3, 0, 0, 5, 0): 0x6,          # ID_AA64DFR0_EL1 (debug v8)
+    sysreg(3, 0, 0, 4, 4): 0,            # ID_AA64ZFR0_EL1: no SVE
+}
+
+
+def _counter_ns(c):
+    """CNTVCT_EL0: a monotonic nanosecond count read natively (no exit)."""
+    m = c.module
+    name = "emu_cntvct"
+    fn = m.globals.get(name)
+    if fn is None:
+        fn = ir.Function(m, ir.FunctionType(I64, []), name)
+    return c.b.call(fn, [])
+
+
+@pattern("MRS", "110101010011sssssssssssssssttttt")
+def MRS(c, s, t):
+    """MRS Xt, <sysreg>."""
+    r = s | (1 << 15)               # op0 = 2 + o0; EL0 only sees op0 == 3
+    if r == NZCV:
+        n, z, cc, v = c.nzcv()
+        b = c.b
+        val = const(I64, 0)
+        for bit, f in ((31, n), (30, z), (29, cc), (28, v)):
+            val = b.or_(val, b.shl(b.zext(f, I64), const(I64, bit)))
+    elif r in (FPCR, FPSR):
+        val = c.b.zext(c.load_field("fpcr" if r == FPCR else "fpsr", I32), I64)
+    elif r == TPIDR_EL0:
+        val = c.load_field("tpidr", I64)
+    elif r == TPIDRRO_EL0:
+        val = const(I64, 0)
+    elif r in (CNTVCT_EL0, CNTVCTSS_EL0):
+        val = _counter_ns(c)
+    elif r in CONSTANT_REGS:
+        val = const(I64, CONSTANT_REGS[r])
+    else:
+        c.undefined()
+    c.set_x(t, val)
+
+
+@pattern("MSR_reg", "110101010001sssssssssssssssttttt")
+def MSR_reg(c, s, t):
+    """MSR <sysreg>, Xt (NZCV, FPCR, FPSR, TPIDR_EL0)."""
+    r = s | (1 << 15)
+    v = c.x(t)
+    b = c.b
+    if r == NZCV:
+        c.set_nzcv(*(b.trunc(b.lshr(v, const(I64, bit)), I1) for bit in (31, 30, 29, 28)))
+    elif r == FPCR:
+        c.store_field("fpcr", b.trunc(v, I32))
+    elif r == FPSR:
+        c.store_field("fpsr", b.trunc(v, I32))
+    elif r == TPIDR_EL0:
+        c.store_field("tpidr", v)
+    else:
+        c.undefined()
+
+
+@pattern("HINT", "11010101000000110010mmmmooo11111")
+def HINT(c, m, o):
+    """NOP, YIELD, WFE, WFI, SEV, SEVL, BTI, PAC hints (no PAC): no effect."""
+
+
+@pattern("CLREX", "11010101000000110011mmmm01011111")
+def CLREX(c, m):
+    """CLREX: clear the exclusive monitor."""
+    c.store_field("excl_addr", const(I64, -1))
+
+
+@pattern("DSB", "11010101000000110011mmmm10011111")
+@pattern("DMB", "11010101000000110011mmmm10111111")
+def DMB(c, m):
+    """DMB/DSB: full fence."""
+    c.b.fence("seq_cst")
+
+
+@pattern("ISB", "11010101000000110011mmmm11011111")
+@pattern("SB", "11010101000000110011000011111111")
+def ISB(c, m=0):
+    """ISB/SB: no effect on a translated stream (code changes are tracked)."""
+
+
+@pattern("SYS", "1101010100001pppnnnnmmmmqqqttttt")
+def SYS(c, p, n, m, q, t):
+    """DC ZVA zeroes 64 bytes; DC CVAU/CVAC/CIVAC/CVAP/CVADP, IC IVAU: no-ops."""
+    op = (p, n, m, q)
+    if op == (3, 7, 4, 1):          # DC ZVA
+        b = c.b
+        addr = b.and_(c.x(t), const(I64, ~(DCZ_BYTES - 1)))
+        c.check_access(addr, DCZ_BYTES, True)
+        for k in range(0, DCZ_BYTES, 16):
+            st = b.store(const(I128, 0), c.host_ptr(b.add(addr, const(I64, k))))
+            st.align = 1
+    elif op in ((3, 7, 11, 1), (3, 7, 10, 1), (3, 7, 14, 1), (3, 7, 12, 1),
+                (3, 7, 13, 1), (3, 7, 5, 1)):
+        pass
+    else:
+        c.undefined()
