@@ -19,7 +19,7 @@ MAX_BLOCK_INSNS = 128
 _cs = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
 _cs.detail = True
 _ENDING_GROUPS = {capstone.CS_GRP_JUMP, capstone.CS_GRP_CALL, capstone.CS_GRP_RET,
-                  capstone.CS_GRP_INT, capstone.CS_GRP_IRET, capstone.CS_GRP_PRIVILEGE,
+                  capstone.CS_GRP_INT, capstone.CS_GRP_IRET,
                   capstone.CS_GRP_BRANCH_RELATIVE}
 _text_memo = {}
 

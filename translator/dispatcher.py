@@ -17,6 +17,20 @@ from .lifter import I32, I64, PTR, BLOCK_FNTY, const, _callable
 DISPATCH_NAME = "emu_dispatch"
 
 
+def build_counter(module):
+    """i64 emu_cntvct(): CLOCK_MONOTONIC in nanoseconds, for CNTVCT_EL0
+    (CNTFRQ_EL0 reads 1 GHz).  Lives in the dispatcher module; blocks call it."""
+    fn = ir.Function(module, ir.FunctionType(I64, []), "emu_cntvct")
+    cg = ir.Function(module, ir.FunctionType(I32, [I32, PTR]), "clock_gettime")
+    b = ir.IRBuilder(fn.append_basic_block())
+    ts = b.alloca(ir.ArrayType(I64, 2))
+    b.call(cg, [const(I32, 1), ts])
+    sec = b.load(b.gep(ts, [const(I32, 0), const(I32, 0)]), typ=I64)
+    nsec = b.load(b.gep(ts, [const(I32, 0), const(I32, 1)]), typ=I64)
+    b.ret(b.add(b.mul(sec, const(I64, 1_000_000_000)), nsec))
+    return fn
+
+
 def build_dispatcher(module):
     """i32 emu_dispatch(ptr state, ptr mem, ptr pageflags)."""
     fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), DISPATCH_NAME)

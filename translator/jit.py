@@ -16,7 +16,7 @@ from emu.cpustate import ExitReason
 from emu.memory import PAGE_SHIFT, PAGE_EXEC, PAGE_CODE, PAGE_SIZE
 from . import decoder, isa  # noqa: F401  (isa registers the decode table)
 from .compiler import Compiler
-from .dispatcher import BlockTable, build_dispatcher, DISPATCH_NAME
+from .dispatcher import BlockTable, build_dispatcher, build_counter, DISPATCH_NAME
 from .lifter import BlockLifter, Undefined
 
 BATCH_BLOCKS = 24          # blocks per module at most
@@ -50,6 +50,7 @@ class Translator:
         self._serial = 0
         mod = self.compiler.new_module("dispatch")
         build_dispatcher(mod)
+        build_counter(mod)
         fns, _ = self.compiler.compile(mod, [DISPATCH_NAME])
         self._dispatch = _DISPATCH_CFUNC(fns[DISPATCH_NAME])
         self.compiler.count = 0

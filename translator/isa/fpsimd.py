@@ -1,1 +1,2 @@
-"""Placeholder: filled in by its owner."""
+"""Scalar FP and AdvSIMD: fp.py (scalar floating point) and simd.py (AdvSIMD)."""
+from . import fp, simd  # noqa: F401

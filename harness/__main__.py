@@ -1,0 +1,83 @@
+"""`python -m harness`: fetch guest packages, build fixtures, run regression lanes.
+
+  python -m harness fetch PKG...              unpack Debian arm64 packages, print their roots
+  python -m harness build FILE.c [-o OUT] [--native]   compile a fixture (cached), print the path
+  python -m harness lane NAME [--out FILE.md]  run a lane, write its Markdown report
+  python -m harness lanes                      list the lanes
+Exit status: 0 on success; 1 when a lane has a failing or unsupported row or a fetch/build
+fails; 2 on bad usage.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from harness import fetch, lanes, oracle
+
+
+def _cmd_fetch(args) -> int:
+    status = 0
+    for pkg in args.packages:
+        try:
+            print(fetch.fetch(pkg))
+        except fetch.FetchError as exc:
+            print(f"harness fetch: {pkg}: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _cmd_build(args) -> int:
+    try:
+        path = oracle.compile_c(args.source, "native" if args.native else "aarch64", out=args.output)
+    except (oracle.BuildError, oracle.ToolMissing) as exc:
+        print(f"harness build: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def _cmd_lanes(args) -> int:
+    for name, lane in lanes.LANES.items():
+        print(f"{name:10} {lane.description}")
+    return 0
+
+
+def _cmd_lane(args) -> int:
+    if args.timeout:
+        oracle.DEFAULT_TIMEOUT = args.timeout
+    def progress(o: lanes.Outcome):
+        t = "" if o.emu_s is None else f" ({o.emu_s:.2f} s)"
+        print(f"{o.status:11} {o.row}{t}{': ' + o.detail if o.detail else ''}", file=sys.stderr, flush=True)
+    outcomes, seconds = lanes.run_lane(args.name, progress)
+    report = lanes.markdown_report(args.name, outcomes, seconds)
+    out = Path(args.out or oracle.REPO / "build" / "lanes" / f"{args.name}.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    print(report)
+    print(f"report written to {out}", file=sys.stderr)
+    return 0 if all(o.status == "pass" for o in outcomes) else 1
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("fetch", help="fetch and unpack Debian arm64 packages (cached)")
+    p.add_argument("packages", nargs="+", metavar="PKG")
+    p.set_defaults(fn=_cmd_fetch)
+    p = sub.add_parser("build", help="compile a C file for AArch64 (static -O2) or natively")
+    p.add_argument("source")
+    p.add_argument("-o", "--output", help="also copy the binary here")
+    p.add_argument("--native", action="store_true", help="build for the host with gcc -O2")
+    p.set_defaults(fn=_cmd_build)
+    p = sub.add_parser("lane", help="run a lane and write its Markdown report")
+    p.add_argument("name", choices=sorted(lanes.LANES))
+    p.add_argument("--out", help="report file (default build/lanes/NAME.md)")
+    p.add_argument("--timeout", type=float, help="seconds per program run")
+    p.set_defaults(fn=_cmd_lane)
+    p = sub.add_parser("lanes", help="list the lanes")
+    p.set_defaults(fn=_cmd_lanes)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The Kernel object: per-process Linux state and syscall dispatch.
+
+Owns: the state the family modules share (fd table, signal state, futex
+queues, resource limits, thread bookkeeping, process name), the SVC entry
+point `syscall(cpu)` (number in x8, args in x0-x5, result or -errno back in
+x0), turning handler failures into -errno (SyscallError, OSError from host
+calls, GuestFault -> EFAULT) so a bad guest pointer never becomes a Python
+traceback, the unknown-syscall counter, and --strace output.
+Does not own: the handlers (family modules), the table (table.py), the
+memory map (vma.py), CPU execution (emu/).
+"""
+import collections
+import os
+import sys
+import threading
+
+from emu.memory import GuestFault
+from kernel import abi, strace
+from kernel.errors import ProcessExit, SyscallError
+from kernel.fd import FdTable
+from kernel.futex import Futexes
+from kernel.signal import SignalState
+from kernel.table import BY_NUMBER
+from kernel.uaccess import MASK64
+
+
+class Kernel:
+    """Linux personality for one guest process (all its threads share it)."""
+
+    def __init__(self, mem, space, *, rootfs=None, exe_path=None, strace=False,
+                 strace_file=sys.stderr):
+        self.mem = mem
+        self.space = space
+        self.rootfs = os.path.realpath(rootfs) if rootfs else None
+        self.exe_path = self._host_exe(exe_path) if exe_path else None
+        self.strace = strace
+        self.strace_file = strace_file
+        self.table = BY_NUMBER
+        self.unknown_syscalls = collections.Counter()
+        self.unknown_ioctls = collections.Counter()
+        self.syscall_counts = collections.Counter()
+        self.fds = FdTable()
+        self.signals = SignalState()
+        self.futexes = Futexes()
+        self.rlimits = None                 # info.rlimits() fills it on first use
+        self.clear_child_tid = {}
+        self.robust_list = {}
+        self.dumpable = 1
+        self.pdeathsig = 0
+        self.cmdline = [self.exe_guest_path] if self.exe_path else []
+        self.comm = os.fsencode(os.path.basename(self.exe_path or "emu"))[:15]
+        self._tls = threading.local()
+        self._finished = False
+
+    # -- views the handlers share -------------------------------------------------
+    @property
+    def cpu(self):
+        """The CPUState of the thread making the current syscall (or None)."""
+        return getattr(self._tls, "cpu", None)
+
+    def tid(self):
+        cpu = self.cpu
+        return (cpu.tid if cpu is not None and cpu.tid else 0) or threading.get_native_id()
+
+    def guest_path(self, host_path):
+        """A host path as the guest names it (the ROOTFS prefix removed)."""
+        p = os.fsdecode(host_path)
+        if self.rootfs and (p == self.rootfs or p.startswith(self.rootfs + "/")):
+            return p[len(self.rootfs):] or "/"
+        return p
+
+    @property
+    def exe_guest_path(self):
+        return self.guest_path(self.exe_path) if self.exe_path else ""
+
+    def _host_exe(self, path):
+        """The host path of the executable (the ROOTFS copy first, as the loader does)."""
+        path = os.fsdecode(path)
+        if self.rootfs and os.path.isabs(path):
+            cand = os.path.join(self.rootfs, path.lstrip("/"))
+            if os.path.exists(cand):
+                return cand
+        return os.path.abspath(path)
+
+    def finish(self):
+        """Process teardown that must happen before exit: flush shared mappings."""
+        if not self._finished:
+            self._finished = True
+            self.space.flush()
+
+    # -- dispatch -----------------------------------------------------------------
+    def syscall(self, cpu):
+        """Run the syscall the guest asked for; the result goes to cpu.x[0].
+
+        Returns the result as a signed int.  Raises ProcessExit when the
+        process ends (exit, exit_group, fatal self-signal).
+        """
+        nr = cpu.x[8]
+        args = [cpu.x[i] for i in range(6)]
+        entry = self.table.get(nr)
+        self._tls.cpu = cpu
+        if entry is None:
+            self.unknown_syscalls[nr] += 1
+            ret = -abi.ENOSYS
+        else:
+            self.syscall_counts[nr] += 1
+            try:
+                ret = self.call(entry, args)
+            except ProcessExit:
+                if self.strace:
+                    self._trace(entry.name, entry.fmt, args, None)
+                raise
+        cpu.x[0] = ret & MASK64
+        if self.strace:
+            if entry is None:
+                self._trace(f"syscall_{nr}", "xxxxxx", args, ret)
+            else:
+                self._trace(entry.name, entry.fmt, args, ret)
+        return ret
+
+    def call(self, entry, args):
+        """Call one handler; failures become -errno."""
+        nargs = len(entry.fmt.partition(">")[0])
+        try:
+            ret = entry.handler(self, *args[:nargs])
+        except SyscallError as e:
+            return -e.errno
+        except GuestFault:
+            return -abi.EFAULT
+        except OSError as e:
+            return -(e.errno or abi.EIO)
+        except (ValueError, OverflowError):   # e.g. a value the host call rejects
+            return -abi.EINVAL
+        return ret if ret is not None else 0
+
+    def _trace(self, name, fmt, args, ret):
+        try:
+            self.strace_file.write(strace.format_call(self, name, fmt, args, ret) + "\n")
+            self.strace_file.flush()
+        except (OSError, ValueError):
+            pass                # the trace must never break the guest

@@ -1,0 +1,172 @@
+"""Signal bookkeeping: dispositions, masks, alternate stacks, self-signals.
+
+Owns: SignalState (per-process sigactions; per-thread masks and sigaltstack
+records keyed by tid; the pending set), rt_sigaction, rt_sigprocmask,
+sigaltstack, rt_sigpending, kill/tkill/tgkill.  A signal sent to ourselves
+whose action is the default "terminate" ends the process with status
+128+sig (SIGABRT -> 134), at once or when it gets unblocked (glibc's
+raise() blocks everything around tgkill).  Signals with a guest handler are
+recorded in .pending; building the AArch64 rt_sigframe and delivering them
+is not done here yet.  Signals to other pids go to the host kernel.
+Does not own: host signal handling, sigreturn, frame layout.
+"""
+import os
+import threading
+
+from kernel import abi
+from kernel.errors import ProcessExit, SyscallError
+from kernel.uaccess import read_struct, s32, write_struct
+
+_UNBLOCKABLE = (1 << (abi.SIGKILL - 1)) | (1 << (abi.SIGSTOP - 1))
+
+
+def _bit(sig):
+    return 1 << (sig - 1)
+
+
+class SignalState:
+    def __init__(self):
+        self.actions = {}        # sig -> abi.KSigaction
+        self.masks = {}          # tid -> blocked mask (bit sig-1)
+        self.altstacks = {}      # tid -> abi.StackT
+        self.pending = set()     # signals raised but not yet delivered
+        self.lock = threading.RLock()
+
+    def handler(self, sig):
+        act = self.actions.get(sig)
+        return act.sa_handler if act is not None else abi.SIG_DFL
+
+
+def _check_sig(sig):
+    sig = s32(sig)
+    if not 1 <= sig <= abi.NSIG:
+        raise SyscallError(abi.EINVAL)
+    return sig
+
+
+def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
+    if sigsetsize != abi.SIGSET_SIZE:
+        raise SyscallError(abi.EINVAL)
+    sig = _check_sig(sig)
+    if act and sig in (abi.SIGKILL, abi.SIGSTOP):
+        raise SyscallError(abi.EINVAL)
+    new = read_struct(k.mem, act, abi.KSigaction) if act else None
+    st = k.signals
+    with st.lock:
+        if oact:
+            write_struct(k.mem, oact, st.actions.get(sig, abi.KSigaction()))
+        if new is not None:
+            new.sa_mask &= ~_UNBLOCKABLE
+            st.actions[sig] = new
+            if new.sa_handler == abi.SIG_IGN:
+                st.pending.discard(sig)
+    return 0
+
+
+def sys_rt_sigprocmask(k, how, set_, oldset, sigsetsize):
+    if sigsetsize != abi.SIGSET_SIZE:
+        raise SyscallError(abi.EINVAL)
+    st, tid = k.signals, k.tid()
+    new = k.mem.read_u64(set_) if set_ else None
+    with st.lock:
+        cur = st.masks.get(tid, 0)
+        if new is not None:
+            how = s32(how)
+            if how == abi.SIG_BLOCK:
+                mask = cur | new
+            elif how == abi.SIG_UNBLOCK:
+                mask = cur & ~new
+            elif how == abi.SIG_SETMASK:
+                mask = new
+            else:
+                raise SyscallError(abi.EINVAL)
+        if oldset:
+            k.mem.write_u64(oldset, cur)
+        if new is not None:
+            st.masks[tid] = mask & ~_UNBLOCKABLE
+            for sig in sorted(st.pending):
+                if not st.masks[tid] & _bit(sig):
+                    _act_on(k, sig)
+    return 0
+
+
+def sys_rt_sigpending(k, set_, sigsetsize):
+    if sigsetsize != abi.SIGSET_SIZE:
+        raise SyscallError(abi.EINVAL)
+    k.mem.write_u64(set_, sum(_bit(s) for s in k.signals.pending))
+    return 0
+
+
+def sys_sigaltstack(k, ss, old_ss):
+    st, tid = k.signals, k.tid()
+    new = read_struct(k.mem, ss, abi.StackT) if ss else None
+    if new is not None:
+        flags = new.ss_flags & ~abi.SS_AUTODISARM
+        if flags not in (0, abi.SS_DISABLE, abi.SS_ONSTACK):
+            raise SyscallError(abi.EINVAL)
+        if flags != abi.SS_DISABLE and new.ss_size < abi.MINSIGSTKSZ:
+            raise SyscallError(abi.ENOMEM)
+        if flags == abi.SS_DISABLE:
+            new = abi.StackT(0, abi.SS_DISABLE, 0)
+    with st.lock:
+        if old_ss:
+            write_struct(k.mem, old_ss, st.altstacks.get(tid, abi.StackT(0, abi.SS_DISABLE, 0)))
+        if new is not None:
+            new.ss_flags &= ~abi.SS_ONSTACK
+            st.altstacks[tid] = new
+    return 0
+
+
+def _act_on(k, sig):
+    """A signal reached this process: ignore it, keep it pending, or die."""
+    st = k.signals
+    handler = st.handler(sig)
+    unstoppable = sig in (abi.SIGKILL, abi.SIGSTOP)
+    if not unstoppable:
+        if handler == abi.SIG_IGN:
+            st.pending.discard(sig)
+            return
+        if st.masks.get(k.tid(), 0) & _bit(sig) or handler != abi.SIG_DFL:
+            st.pending.add(sig)         # blocked, or needs a guest handler
+            return
+    st.pending.discard(sig)
+    if sig in abi.SIG_DEFAULT_IGNORE or sig in abi.SIG_DEFAULT_STOP:
+        return                          # stopping is not modelled
+    k.finish()
+    raise ProcessExit(128 + sig, signal=sig)
+
+
+def send_self(k, sig):
+    if sig == 0:
+        return 0
+    with k.signals.lock:
+        _act_on(k, sig)
+    return 0
+
+
+def sys_kill(k, pid, sig):
+    pid, sig = s32(pid), s32(sig)
+    if not 0 <= sig <= abi.NSIG:
+        raise SyscallError(abi.EINVAL)
+    if pid == os.getpid():
+        return send_self(k, sig)
+    os.kill(pid, sig)
+    return 0
+
+
+def sys_tkill(k, tid, sig):
+    tid, sig = s32(tid), s32(sig)
+    if tid <= 0 or not 0 <= sig <= abi.NSIG:
+        raise SyscallError(abi.EINVAL)
+    if tid in (k.tid(), os.getpid()):
+        return send_self(k, sig)
+    raise SyscallError(abi.ESRCH)
+
+
+def sys_tgkill(k, tgid, tid, sig):
+    tgid = s32(tgid)
+    if tgid <= 0:
+        raise SyscallError(abi.EINVAL)
+    if tgid != os.getpid():
+        raise SyscallError(abi.ESRCH)
+    return sys_tkill(k, tid, sig)

@@ -1,0 +1,713 @@
+"""Scalar floating point (ARM ARM C4.1.96-.104): FMOV (register, general,
+top half, immediate), FADD/FSUB/FMUL/FDIV/FNMUL/FMAX/FMIN/FMAXNM/FMINNM,
+FABS/FNEG/FSQRT, FMADD/FMSUB/FNMADD/FNMSUB (fused), FCMP/FCMPE, FCCMP/
+FCCMPE, FCSEL, FCVT between H/S/D, SCVTF/UCVTF (integer and fixed-point),
+FCVT{N,P,M,Z,A}{S,U} (integer and fixed-point for Z), FRINT{N,P,M,Z,A,X,I}
+and FRINT32/64{Z,X}; plus the FP helpers the AdvSIMD module (simd.py) shares.
+
+ARM semantics are built in IR, never left to the host:
+- NaNs: a NaN result is the first signalling NaN operand quieted, else the
+  first quiet NaN operand (FPProcessNaNs operand order; for fused
+  multiply-add the addend comes first), and an operation that generates a
+  NaN returns the positive default NaN (x86 returns a negative one).
+  FPCR.DN=1 turns every NaN result into the default NaN.
+- FPCR.FZ=1 flushes denormal inputs and outputs to signed zero.
+- Integer conversions saturate (llvm.fpto[su]i.sat); a NaN converts to 0.
+- FPSR: IOC (invalid: signalling NaN operand, generated NaN, failed
+  integer conversion, signalling compare of a NaN) and DZC (FDIV by zero)
+  are maintained.  QC is maintained by the saturating AdvSIMD integer ops.
+
+KNOWN LIMITATIONS
+- FPSR.OFC, UFC, IXC and IDC are never set.
+- FPCR.RMode is honoured by FRINTI and FRINTX (scalar and vector) only;
+  every other operation (arithmetic, FSQRT, FMA, SCVTF/UCVTF, FCVT
+  narrowing) rounds to nearest even whatever RMode says.
+- FZ output flushing looks at the rounded result; ARM flushes a result
+  that is tiny before rounding (one that rounds up to the smallest normal
+  number is flushed by ARM, kept here).
+- FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant
+  because FP16 arithmetic (FEAT_FP16) is not implemented: FP16 arithmetic
+  encodings, FMOV to/from H registers and FJCVTZS are undefined, matching
+  the ID registers we expose.  FCVT to and from half precision is done.
+- Floating-point exceptions never trap (FPCR trap enables are RAZ here).
+"""
+import llvmlite.ir as ir
+
+from ..lifter import I1, I8, I16, I32, I64, I128, F16, F32, F64, INT, const
+from ..patterns import pattern
+
+# FPCR / FPSR bits
+FPCR_AHP = 1 << 26
+FPCR_DN = 1 << 25
+FPCR_FZ = 1 << 24
+RMODE_SHIFT = 22
+IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
+QC = 1 << 27
+
+# Rounding modes (FPCR.RMode encoding) and the extra ARM "ties away".
+RN, RP, RM, RZ, RA = 0, 1, 2, 3, 4
+
+
+class Fmt:
+    """An IEEE binary format: sizes, masks and the LLVM types."""
+
+    def __init__(self, bits):
+        self.bits = bits
+        self.mbits = {16: 10, 32: 23, 64: 52}[bits]
+        self.ebits = bits - 1 - self.mbits
+        self.bias = (1 << (self.ebits - 1)) - 1
+        self.fty = {16: F16, 32: F32, 64: F64}[bits]
+        self.ity = INT[bits]
+        self.sign = 1 << (bits - 1)
+        self.qbit = 1 << (self.mbits - 1)
+        self.inf = ((1 << self.ebits) - 1) << self.mbits
+        self.dnan = self.inf | self.qbit
+        self.minnorm = 1 << self.mbits
+        self.tag = {16: "f16", 32: "f32", 64: "f64"}[bits]
+
+
+FMT = {16: Fmt(16), 32: Fmt(32), 64: Fmt(64)}
+# scalar FP `type` field: 00 single, 01 double, 11 half (FEAT_FP16: not here)
+TYPE_BITS = {0: 32, 1: 64}
+
+
+# -- generic value helpers (scalar iN / fN or vectors of them) -------------
+
+def K(ty, v):
+    """Constant of type ty (scalar or splat vector)."""
+    if isinstance(ty, ir.VectorType):
+        el = ty.element
+        return ir.Constant(ty, [const(el, v)] * ty.count)
+    return const(ty, v)
+
+
+def like(ty, elem):
+    """ty with its element type replaced by elem."""
+    if isinstance(ty, ir.VectorType):
+        return ir.VectorType(elem, ty.count)
+    return elem
+
+
+def tsuf(ty):
+    """LLVM intrinsic type suffix: i32, f64, v4f32 ..."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{tsuf(ty.element)}"
+    if isinstance(ty, ir.IntType):
+        return f"i{ty.width}"
+    return {F16: "f16", F32: "f32", F64: "f64"}[ty]
+
+
+def intrinsic(c, name, ret, args):
+    """Call the LLVM intrinsic `name` (declared once per module)."""
+    fn = c.module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(c.module, ir.FunctionType(ret, [a.type for a in args]), name)
+    return c.b.call(fn, list(args))
+
+
+def ucall(c, base, *args):
+    """Overloaded intrinsic on the first argument's type: llvm.<base>.<ty>."""
+    ty = args[0].type
+    return intrinsic(c, f"llvm.{base}.{tsuf(ty)}", ty, args)
+
+
+def any_true(c, cond):
+    """i1 from an i1 or a vector of i1 (OR reduction)."""
+    if isinstance(cond.type, ir.VectorType):
+        return intrinsic(c, f"llvm.vector.reduce.or.{tsuf(cond.type)}", I1, [cond])
+    return cond
+
+
+def fv(c, fmt, x):
+    """Integer bits -> float view."""
+    return c.b.bitcast(x, like(x.type, fmt.fty))
+
+
+def iv(c, fmt, f):
+    """Float -> integer bits view."""
+    return c.b.bitcast(f, like(f.type, fmt.ity))
+
+
+# -- state ----------------------------------------------------------------
+
+def fpcr(c):
+    return c.load_field("fpcr", I32)
+
+
+def fpcr_bit(c, bit):
+    b = c.b
+    return b.icmp_unsigned("!=", b.and_(fpcr(c), const(I32, bit)), const(I32, 0))
+
+
+def fpsr_raise(c, pairs):
+    """OR cumulative FPSR flags: pairs of (i1 or <n x i1> condition, bit)."""
+    b = c.b
+    acc = None
+    for cond, bit in pairs:
+        if cond is None:
+            continue
+        cond = any_true(c, cond)
+        v = b.select(cond, const(I32, bit), const(I32, 0))
+        acc = v if acc is None else b.or_(acc, v)
+    if acc is None:
+        return
+    c.store_field("fpsr", b.or_(c.load_field("fpsr", I32), acc))
+
+
+def vlo(c, n, bits):
+    """Low `bits` of Vn as an integer."""
+    v = c.v(n)
+    return v if bits == 128 else c.b.trunc(v, INT[bits])
+
+
+def set_vlo(c, d, value):
+    """Write Vd from a scalar (integer or float); upper bits become zero."""
+    b = c.b
+    if not isinstance(value.type, ir.IntType):
+        value = b.bitcast(value, INT[{F16: 16, F32: 32, F64: 64}[value.type]])
+    if value.type.width < 128:
+        value = b.zext(value, I128)
+    c.set_v(d, value)
+
+
+# -- ARM FP building blocks (operate on integer bit patterns) ------------
+
+def is_nan(c, fmt, x):
+    b = c.b
+    return b.icmp_unsigned(">", b.and_(x, K(x.type, ~fmt.sign)), K(x.type, fmt.inf))
+
+
+def is_snan(c, fmt, x):
+    b = c.b
+    quiet = b.icmp_unsigned("!=", b.and_(x, K(x.type, fmt.qbit)), K(x.type, 0))
+    return b.and_(is_nan(c, fmt, x), b.not_(quiet))
+
+
+def is_zero(c, fmt, x):
+    b = c.b
+    return b.icmp_unsigned("==", b.and_(x, K(x.type, ~fmt.sign)), K(x.type, 0))
+
+
+def is_inf(c, fmt, x):
+    b = c.b
+    return b.icmp_unsigned("==", b.and_(x, K(x.type, ~fmt.sign)), K(x.type, fmt.inf))
+
+
+def flush(c, fmt, x):
+    """FPCR.FZ: a denormal becomes a zero of the same sign."""
+    b = c.b
+    ty = x.type
+    lim = b.select(fpcr_bit(c, FPCR_FZ), K(ty, fmt.minnorm), K(ty, 0))
+    tiny = b.icmp_unsigned("<", b.and_(x, K(ty, ~fmt.sign)), lim)
+    return b.select(tiny, b.and_(x, K(ty, fmt.sign)), x)
+
+
+def default_nan(c, fmt, ty):
+    return K(ty, fmt.dnan)
+
+
+def process_nans(c, fmt, ops):
+    """FPProcessNaNs: (any NaN, any SNaN, the NaN result with DN applied)."""
+    b = c.b
+    nans = [is_nan(c, fmt, o) for o in ops]
+    snans = [is_snan(c, fmt, o) for o in ops]
+    pick = ops[-1]
+    for o, q in reversed(list(zip(ops, nans))):
+        pick = b.select(q, o, pick)
+    for o, s in reversed(list(zip(ops, snans))):
+        pick = b.select(s, o, pick)
+    ty = pick.type
+    pick = b.or_(pick, K(ty, fmt.qbit))
+    pick = b.select(fpcr_bit(c, FPCR_DN), K(ty, fmt.dnan), pick)
+    any_nan, any_snan = nans[0], snans[0]
+    for q, s in zip(nans[1:], snans[1:]):
+        any_nan = b.or_(any_nan, q)
+        any_snan = b.or_(any_snan, s)
+    return any_nan, any_snan, pick
+
+
+def process_nan1(c, fmt, x):
+    """FPProcessNaN on one operand: (is NaN, is SNaN, quieted/DN result)."""
+    return process_nans(c, fmt, [x])
+
+
+def fp_op(c, fmt, ops, compute, extra_flags=(), flush_out=True, fix=None):
+    """Run an ARM FP arithmetic op on integer-bit operands.
+
+    ops are flushed (FZ), compute(*floats) gives the host result; NaN
+    results are replaced by the ARM choice (propagated operand or default
+    NaN).  fix(ops, result_bits) may post-process non-NaN-input results.
+    Returns the result bits; raises IOC (and extra_flags) in FPSR."""
+    b = c.b
+    ops = [flush(c, fmt, o) for o in ops]
+    r = iv(c, fmt, compute(*[fv(c, fmt, o) for o in ops]))
+    if flush_out:
+        r = flush(c, fmt, r)
+    if fix is not None:
+        r = fix(ops, r)
+    any_nan, any_snan, pick = process_nans(c, fmt, ops)
+    rnan = is_nan(c, fmt, r)
+    out = b.select(rnan, b.select(any_nan, pick, default_nan(c, fmt, r.type)), r)
+    invalid = b.or_(any_snan, b.and_(rnan, b.not_(any_nan)))
+    fpsr_raise(c, [(invalid, IOC)] + [(f(ops), bit) for f, bit in extra_flags])
+    return out
+
+
+def neg_bits(c, fmt, x):
+    return c.b.xor(x, K(x.type, fmt.sign))
+
+
+def abs_bits(c, fmt, x):
+    return c.b.and_(x, K(x.type, ~fmt.sign))
+
+
+# Arithmetic kernels: each takes (c, fmt, a_bits, b_bits) -> result bits.
+
+def fadd(c, fmt, x, y):
+    return fp_op(c, fmt, [x, y], lambda p, q: c.b.fadd(p, q))
+
+
+def fsub(c, fmt, x, y):
+    return fp_op(c, fmt, [x, y], lambda p, q: c.b.fsub(p, q))
+
+
+def fmul(c, fmt, x, y):
+    return fp_op(c, fmt, [x, y], lambda p, q: c.b.fmul(p, q))
+
+
+def fmulx(c, fmt, x, y):
+    """FMULX: like FMUL but 0 * inf = 2.0 with the sign of the product."""
+    b = c.b
+
+    def fix(ops, r):
+        p, q = ops
+        special = b.or_(b.and_(is_inf(c, fmt, p), is_zero(c, fmt, q)),
+                        b.and_(is_zero(c, fmt, p), is_inf(c, fmt, q)))
+        two = K(r.type, (fmt.bias + 1) << fmt.mbits)
+        sign = b.and_(b.xor(p, q), K(r.type, fmt.sign))
+        return b.select(special, b.or_(two, sign), r)
+    return fp_op(c, fmt, [x, y], lambda p, q: b.fmul(p, q), fix=fix)
+
+
+def fdiv(c, fmt, x, y):
+    b = c.b
+
+    def dz(ops):
+        p, q = ops
+        finite_nonzero = b.and_(b.icmp_unsigned("<", abs_bits(c, fmt, p), K(p.type, fmt.inf)),
+                                b.not_(is_zero(c, fmt, p)))
+        return b.and_(is_zero(c, fmt, q), finite_nonzero)
+    return fp_op(c, fmt, [x, y], lambda p, q: b.fdiv(p, q), extra_flags=[(dz, DZC)])
+
+
+def fmax(c, fmt, x, y):
+    return fp_op(c, fmt, [x, y], lambda p, q: ucall(c, "maximum", p, q))
+
+
+def fmin(c, fmt, x, y):
+    return fp_op(c, fmt, [x, y], lambda p, q: ucall(c, "minimum", p, q))
+
+
+def _num_operands(c, fmt, x, y, repl):
+    """FPMaxNum/FPMinNum: a lone quiet NaN operand becomes repl (-/+inf)."""
+    b = c.b
+    x, y = flush(c, fmt, x), flush(c, fmt, y)
+    qx = b.and_(is_nan(c, fmt, x), b.not_(is_snan(c, fmt, x)))
+    qy = b.and_(is_nan(c, fmt, y), b.not_(is_snan(c, fmt, y)))
+    r = K(x.type, repl)
+    x2 = b.select(b.and_(qx, b.not_(qy)), r, x)
+    y2 = b.select(b.and_(qy, b.not_(qx)), r, y)
+    return x2, y2
+
+
+def fmaxnm(c, fmt, x, y):
+    x, y = _num_operands(c, fmt, x, y, fmt.sign | fmt.inf)
+    return fmax(c, fmt, x, y)
+
+
+def fminnm(c, fmt, x, y):
+    x, y = _num_operands(c, fmt, x, y, fmt.inf)
+    return fmin(c, fmt, x, y)
+
+
+def fabd(c, fmt, x, y):
+    """FABD: FPAbs(FPSub(x, y)); a NaN result has its sign cleared too."""
+    return abs_bits(c, fmt, fsub(c, fmt, x, y))
+
+
+def fmuladd(c, fmt, acc, x, y):
+    """FPMulAdd(addend, op1, op2): fused acc + x*y with ARM NaN rules
+    (addend first in NaN priority; (inf * 0) + qNaN is the default NaN)."""
+    b = c.b
+    ops = [flush(c, fmt, o) for o in (acc, x, y)]
+    a, p, q = ops
+    infzero = b.or_(b.and_(is_inf(c, fmt, p), is_zero(c, fmt, q)),
+                    b.and_(is_zero(c, fmt, p), is_inf(c, fmt, q)))
+    qa = b.and_(is_nan(c, fmt, a), b.not_(is_snan(c, fmt, a)))
+    bad = b.and_(infzero, qa)
+    r = fp_op(c, fmt, ops, lambda fa, fp, fq: ucall(c, "fma", fp, fq, fa))
+    fpsr_raise(c, [(bad, IOC)])
+    return b.select(bad, default_nan(c, fmt, r.type), r)
+
+
+def fsqrt(c, fmt, x):
+    return fp_op(c, fmt, [x], lambda p: ucall(c, "sqrt", p))
+
+
+ROUND_INTRINSIC = {RN: "roundeven", RP: "ceil", RM: "floor", RZ: "trunc", RA: "round"}
+
+
+def round_float(c, f, mode):
+    """Round a float (or vector) to an integral value in `mode` (int or
+    None = FPCR.RMode at run time)."""
+    if mode is not None:
+        return ucall(c, ROUND_INTRINSIC[mode], f)
+    b = c.b
+    rm = b.and_(b.lshr(fpcr(c), const(I32, RMODE_SHIFT)), const(I32, 3))
+    r = ucall(c, "roundeven", f)
+    for m in (RP, RM, RZ):
+        r = b.select(b.icmp_unsigned("==", rm, const(I32, m)), ucall(c, ROUND_INTRINSIC[m], f), r)
+    return r
+
+
+def frint(c, fmt, x, mode):
+    """FRINT<mode>: round to integral in FP format (NaN rules apply)."""
+    return fp_op(c, fmt, [x], lambda p: round_float(c, p, mode), flush_out=False)
+
+
+def frint_n(c, fmt, x, mode, n):
+    """FRINT32Z/X, FRINT64Z/X: round, and if out of int<n> range (or NaN or
+    inf) give the most negative int<n> as an FP value, with InvalidOp."""
+    b = c.b
+    x = flush(c, fmt, x)
+    f = fv(c, fmt, x)
+    r = round_float(c, f, mode)
+    lo = K(r.type, -float(2 ** (n - 1)))
+    hi = K(r.type, float(2 ** (n - 1)))
+    ok = b.and_(b.fcmp_ordered(">=", r, lo), b.fcmp_ordered("<", r, hi))
+    fpsr_raise(c, [(b.not_(ok), IOC)])
+    return iv(c, fmt, b.select(ok, r, lo))
+
+
+def fcompare(c, fmt, x, y, signal_all):
+    """FPCompare -> ((n, z, c, v) i1 values, invalid i1): invalid is an SNaN
+    operand (FCMP) or any NaN operand (FCMPE)."""
+    b = c.b
+    x, y = flush(c, fmt, x), flush(c, fmt, y)
+    p, q = fv(c, fmt, x), fv(c, fmt, y)
+    unord = b.fcmp_unordered("uno", p, q)
+    lt = b.fcmp_ordered("<", p, q)
+    eq = b.fcmp_ordered("==", p, q)
+    if signal_all:
+        inv = unord
+    else:
+        inv = b.or_(is_snan(c, fmt, x), is_snan(c, fmt, y))
+    return (lt, eq, b.not_(lt), unord), inv
+
+
+# -- conversions -----------------------------------------------------------
+
+def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
+    """FPToFixed: round in `mode` (None = FPCR.RMode), saturate, NaN -> 0,
+    IOC on NaN or overflow.  x is integer bits (scalar or vector); result
+    has integer type ity (scalar) or a vector of it."""
+    b = c.b
+    x = flush(c, fmt, x)
+    f = fv(c, fmt, x)
+    if fbits:
+        f = b.fmul(f, K(f.type, float(2 ** fbits)))
+    r = round_float(c, f, mode)
+    n = ity.width
+    oty = like(x.type, ity)
+    if unsigned:
+        lo, hi = 0.0, float(2 ** n)
+        res = intrinsic(c, f"llvm.fptoui.sat.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
+    else:
+        lo, hi = -float(2 ** (n - 1)), float(2 ** (n - 1))
+        res = intrinsic(c, f"llvm.fptosi.sat.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
+    ok = b.and_(b.fcmp_ordered(">=", r, K(r.type, lo)), b.fcmp_ordered("<", r, K(r.type, hi)))
+    fpsr_raise(c, [(b.not_(ok), IOC)])
+    return res
+
+
+def int_to_fp(c, fmt, v, unsigned, fbits=0):
+    """SCVTF/UCVTF (round to nearest even), optional fixed-point scale."""
+    b = c.b
+    ty = like(v.type, fmt.fty)
+    f = b.uitofp(v, ty) if unsigned else b.sitofp(v, ty)
+    if fbits:
+        f = b.fmul(f, K(ty, 2.0 ** -fbits))
+    return iv(c, fmt, f)
+
+
+def _nan_convert(c, src, dst, x):
+    """FPConvertNaN: keep the sign and the top fraction bits, quiet it."""
+    b = c.b
+    sign = b.lshr(x, K(x.type, src.bits - 1))
+    frac = b.and_(x, K(x.type, (1 << src.mbits) - 1))
+    d = src.mbits - dst.mbits
+    frac = b.lshr(frac, K(x.type, d)) if d > 0 else frac
+    if src.bits > dst.bits:
+        sign, frac = b.trunc(sign, dst.ity), b.trunc(frac, dst.ity)
+    elif src.bits < dst.bits:
+        sign, frac = b.zext(sign, dst.ity), b.zext(frac, dst.ity)
+    if d < 0:
+        frac = b.shl(frac, K(frac.type, -d))
+    r = b.or_(b.shl(sign, K(sign.type, dst.bits - 1)), frac)
+    return b.or_(r, K(r.type, dst.inf | dst.qbit))
+
+
+def _to_half(c, src, x):
+    """Round S/D bits (not NaN) to half-precision bits, nearest even."""
+    b = c.b
+    t = x.type
+    sign = b.trunc(b.lshr(x, K(t, src.bits - 1)), I16)
+    e = b.and_(b.lshr(x, K(t, src.mbits)), K(t, (1 << src.ebits) - 1))
+    e = b.sub(b.zext(e, I64) if t != I64 else e, const(I64, src.bias))   # unbiased
+    mant = b.and_(x, K(t, (1 << src.mbits) - 1))
+    mant = b.zext(mant, I64) if t != I64 else mant
+    drop = src.mbits - 10
+    normal = b.icmp_signed(">=", e, const(I64, -14))
+    m = b.select(normal, mant, b.or_(mant, const(I64, 1 << src.mbits)))
+    extra = b.sub(const(I64, -14), e)
+    s = b.select(normal, const(I64, drop),
+                 b.add(const(I64, drop), b.select(b.icmp_signed(">", extra, const(I64, drop + 12)),
+                                                  const(I64, drop + 12), extra)))
+    s = b.select(b.icmp_signed(">", s, const(I64, 63)), const(I64, 63), s)
+    base = b.select(normal, b.shl(b.add(e, const(I64, 15)), const(I64, 10)), const(I64, 0))
+    q = b.lshr(m, s)
+    rem = b.and_(m, b.sub(b.shl(const(I64, 1), s), const(I64, 1)))
+    half = b.shl(const(I64, 1), b.sub(s, const(I64, 1)))
+    up = b.or_(b.icmp_unsigned(">", rem, half),
+               b.and_(b.icmp_unsigned("==", rem, half), b.trunc(q, I1)))
+    h = b.add(b.add(base, q), b.zext(up, I64))
+    big = b.icmp_signed(">", e, const(I64, 15))
+    h = b.select(big, const(I64, 0x7C00), h)
+    return b.or_(b.shl(sign, const(I16, 15)), b.trunc(h, I16))
+
+
+def _from_half(c, dst, h):
+    """Exact half bits (not NaN) -> S/D bits."""
+    b = c.b
+    t = dst.ity
+    sign = b.shl(b.zext(b.lshr(h, const(I16, 15)), t), K(t, dst.bits - 1))
+    e = b.zext(b.and_(b.lshr(h, const(I16, 10)), const(I16, 0x1F)), t)
+    mant = b.zext(b.and_(h, const(I16, 0x3FF)), t)
+    normal = b.or_(b.shl(b.add(e, K(t, dst.bias - 15)), K(t, dst.mbits)),
+                   b.shl(mant, K(t, dst.mbits - 10)))
+    sub = iv(c, dst, b.fmul(b.uitofp(mant, dst.fty), ir.Constant(dst.fty, 2.0 ** -24)))
+    inf = K(t, dst.inf)
+    r = b.select(b.icmp_unsigned("==", e, K(t, 0)), sub,
+                 b.select(b.icmp_unsigned("==", e, K(t, 31)), inf, normal))
+    return b.or_(r, sign)
+
+
+def fcvt(c, src, dst, x):
+    """FPConvert between formats (round to nearest even, ARM NaN rules)."""
+    b = c.b
+    if src.bits != 16:
+        x = flush(c, src, x)
+    isnan, issnan, _ = process_nan1(c, src, x)
+    if src.bits == 16:
+        r = _from_half(c, dst, x)
+    elif dst.bits == 16:
+        r = _to_half(c, src, x)
+    elif src.bits > dst.bits:
+        r = flush(c, dst, iv(c, dst, b.fptrunc(fv(c, src, x), dst.fty)))
+    else:
+        r = iv(c, dst, b.fpext(fv(c, src, x), dst.fty))
+    nan = _nan_convert(c, src, dst, x)
+    nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
+    fpsr_raise(c, [(issnan, IOC)])
+    return b.select(isnan, nan, r)
+
+
+def vfp_expand_imm(imm8, bits):
+    """VFPExpandImm: the 8-bit FP immediate as `bits`-wide bit pattern."""
+    fmt = FMT[bits]
+    e = fmt.ebits
+    sign = imm8 >> 7
+    b6 = (imm8 >> 6) & 1
+    exp = ((b6 ^ 1) << (e - 1)) | ((((1 << (e - 3)) - 1) if b6 else 0) << 2) | ((imm8 >> 4) & 3)
+    frac = (imm8 & 0xF) << (fmt.mbits - 4)
+    return (sign << (bits - 1)) | (exp << fmt.mbits) | frac
+
+
+# -- decode helpers ---------------------------------------------------------
+
+def _fmt(c, t):
+    bits = TYPE_BITS.get(t)
+    if bits is None:
+        c.undefined()
+    return FMT[bits]
+
+
+# -- FP data-processing (2 source) ------------------------------------------
+
+_DP2 = {0: fmul, 1: fdiv, 2: fadd, 3: fsub, 4: fmax, 5: fmin, 6: fmaxnm, 7: fminnm}
+
+
+@pattern("FP_DP2", "00011110tt1mmmmmoooo10nnnnnddddd")
+def FP_DP2(c, t, m, o, n, d):
+    """FMUL/FDIV/FADD/FSUB/FMAX/FMIN/FMAXNM/FMINNM/FNMUL (scalar)."""
+    fmt = _fmt(c, t)
+    x, y = vlo(c, n, fmt.bits), vlo(c, m, fmt.bits)
+    if o == 8:
+        r = neg_bits(c, fmt, fmul(c, fmt, x, y))
+    elif o in _DP2:
+        r = _DP2[o](c, fmt, x, y)
+    else:
+        c.undefined()
+    set_vlo(c, d, r)
+
+
+# -- FP data-processing (1 source) ------------------------------------------
+
+_FRINT = {8: RN, 9: RP, 10: RM, 11: RZ, 12: RA, 14: None, 15: None}
+
+
+@pattern("FP_DP1", "00011110tt1oooooo10000nnnnnddddd")
+def FP_DP1(c, t, o, n, d):
+    """FMOV/FABS/FNEG/FSQRT/FCVT/FRINT*/FRINT32*/FRINT64* (scalar)."""
+    if o >> 2 == 1:                       # FCVT: opc = destination type
+        if t == 2 or (o & 3) == 2 or (o & 3) == t:
+            c.undefined()
+        src = FMT[{0: 32, 1: 64, 3: 16}[t]]
+        dst = FMT[{0: 32, 1: 64, 3: 16}[o & 3]]
+        set_vlo(c, d, fcvt(c, src, dst, vlo(c, n, src.bits)))
+        return
+    fmt = _fmt(c, t)
+    x = vlo(c, n, fmt.bits)
+    if o == 0:
+        r = x
+    elif o == 1:
+        r = abs_bits(c, fmt, x)
+    elif o == 2:
+        r = neg_bits(c, fmt, x)
+    elif o == 3:
+        r = fsqrt(c, fmt, x)
+    elif o in _FRINT:
+        r = frint(c, fmt, x, _FRINT[o])
+    elif 16 <= o <= 19:                   # FRINT32Z/32X/64Z/64X
+        r = frint_n(c, fmt, x, RZ if o & 1 == 0 else None, 32 if o < 18 else 64)
+    else:
+        c.undefined()
+    set_vlo(c, d, r)
+
+
+# -- FP data-processing (3 source) ------------------------------------------
+
+@pattern("FP_DP3", "00011111ttPmmmmmQaaaaannnnnddddd")
+def FP_DP3(c, t, P, m, Q, a, n, d):
+    """FMADD/FMSUB/FNMADD/FNMSUB (fused)."""
+    fmt = _fmt(c, t)
+    x, y, acc = vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), vlo(c, a, fmt.bits)
+    if P != Q:                          # FMSUB, FNMADD: -(n*m)
+        x = neg_bits(c, fmt, x)
+    if P:                               # FNMADD, FNMSUB: -a
+        acc = neg_bits(c, fmt, acc)
+    set_vlo(c, d, fmuladd(c, fmt, acc, x, y))
+
+
+# -- FP compare / conditional compare / conditional select -------------------
+
+@pattern("FCMP", "00011110tt1mmmmm001000nnnnnsz000")
+def FCMP(c, t, m, n, s, z):
+    """FCMP/FCMPE (register or #0.0) -> NZCV."""
+    fmt = _fmt(c, t)
+    x = vlo(c, n, fmt.bits)
+    y = const(fmt.ity, 0) if z else vlo(c, m, fmt.bits)
+    flags, inv = fcompare(c, fmt, x, y, s)
+    fpsr_raise(c, [(inv, IOC)])
+    c.set_nzcv(*flags)
+
+
+@pattern("FCCMP", "00011110tt1mmmmmqqqq01nnnnnsffff")
+def FCCMP(c, t, m, q, n, s, f):
+    """FCCMP/FCCMPE: compare if cond holds, else NZCV = #imm."""
+    fmt = _fmt(c, t)
+    b = c.b
+    cond = c.cond(q)
+    flags, inv = fcompare(c, fmt, vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), s)
+    fpsr_raise(c, [(b.and_(cond, inv), IOC)])
+    c.set_nzcv(*(b.select(cond, v, const(I1, (f >> (3 - i)) & 1)) for i, v in enumerate(flags)))
+
+
+@pattern("FCSEL", "00011110tt1mmmmmqqqq11nnnnnddddd")
+def FCSEL(c, t, m, q, n, d):
+    """FCSEL Vd = cond ? Vn : Vm (scalar)."""
+    fmt = _fmt(c, t)
+    r = c.b.select(c.cond(q), vlo(c, n, fmt.bits), vlo(c, m, fmt.bits))
+    set_vlo(c, d, r)
+
+
+# -- FP immediate ------------------------------------------------------------
+
+@pattern("FMOV_imm", "00011110tt1iiiiiiii10000000ddddd")
+def FMOV_imm(c, t, i, d):
+    """FMOV Vd, #imm (scalar)."""
+    fmt = _fmt(c, t)
+    set_vlo(c, d, const(fmt.ity, vfp_expand_imm(i, fmt.bits)))
+
+
+# -- conversions between FP and integer ---------------------------------------
+
+_CVT_MODE = {0: RN, 1: RP, 2: RM, 3: RZ}
+
+
+@pattern("FP_INT", "z0011110tt1rrooo000000nnnnnddddd")
+def FP_INT(c, z, t, r, o, n, d):
+    """FCVT[NPMZA][SU], [SU]CVTF, FMOV (general <-> FP, incl. Vd.D[1])."""
+    b = c.b
+    w = 64 if z else 32
+    if o in (6, 7):                                   # FMOV
+        if (z, t, r) == (0, 0, 0):
+            bits, top = 32, False
+        elif (z, t, r) == (1, 1, 0):
+            bits, top = 64, False
+        elif (z, t, r) == (1, 2, 1):
+            bits, top = 64, True
+        else:
+            c.undefined()
+        if o == 6:                                    # to general
+            v = c.v(n)
+            if top:
+                v = b.lshr(v, const(I128, 64))
+            c.set_x(d, b.trunc(v, INT[bits]))
+        else:                                         # to FP
+            x = c.x(n, bits)
+            if top:
+                old = b.and_(c.v(d), const(I128, (1 << 64) - 1))
+                c.set_v(d, b.or_(old, b.shl(b.zext(x, I128), const(I128, 64))))
+            else:
+                set_vlo(c, d, x)
+        return
+    fmt = _fmt(c, t)
+    if o in (2, 3):                                   # SCVTF / UCVTF
+        if r != 0:
+            c.undefined()
+        set_vlo(c, d, int_to_fp(c, fmt, c.x(n, w), o == 3))
+        return
+    if o in (4, 5):                                   # FCVTAS / FCVTAU
+        if r != 0:
+            c.undefined()
+        mode = RA
+    else:
+        mode = _CVT_MODE[r]
+    c.set_x(d, fp_to_int(c, fmt, vlo(c, n, fmt.bits), INT[w], o & 1, mode))
+
+
+@pattern("FP_FIXED", "z0011110tt0rrooossssssnnnnnddddd")
+def FP_FIXED(c, z, t, r, o, s, n, d):
+    """SCVTF/UCVTF/FCVTZS/FCVTZU with #fbits (fixed point)."""
+    w = 64 if z else 32
+    fmt = _fmt(c, t)
+    if not z and s < 32:
+        c.undefined()
+    fbits = 64 - s
+    if r == 0 and o in (2, 3):
+        set_vlo(c, d, int_to_fp(c, fmt, c.x(n, w), o == 3, fbits))
+    elif r == 3 and o in (0, 1):
+        c.set_x(d, fp_to_int(c, fmt, vlo(c, n, fmt.bits), INT[w], o == 1, RZ, fbits))
+    else:
+        c.undefined()
