@@ -37,7 +37,6 @@ _MACHINES = {3: "i386", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 40: "ARM (32-
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
 AT_SECURE, AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_MINSIGSTKSZ = 23, 25, 26, 31, 51
-MINSIGSTKSZ = 5120     # arm64 uapi MINSIGSTKSZ; the kernel reports >= what a frame needs
 CLK_TCK = 100
 
 
@@ -165,7 +164,7 @@ def _map_image(img, mem, space, bias):
     fd = os.open(img.path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
-        backing = Backing(img.guest_name, st.st_dev, st.st_ino)
+        backing = Backing(img.path, st.st_dev, st.st_ino)
         mapped_end = 0
         ranges = []
         for vaddr, memsz, off, filesz, flags in img.loads:
@@ -268,7 +267,7 @@ def _build_stack(mem, space, argv, envp, execfn, auxv_head, exec_stack):
     mem.write(p, os.urandom(16), force=True)
     auxv = auxv_head + [(AT_RANDOM, random_addr), (AT_HWCAP2, cpuinfo.HWCAP2),
                         (AT_EXECFN, execfn_addr), (AT_PLATFORM, platform_addr),
-                        (AT_MINSIGSTKSZ, MINSIGSTKSZ), (AT_NULL, 0)]
+                        (AT_MINSIGSTKSZ, abi.MINSIGSTKSZ), (AT_NULL, 0)]
     words = [len(args)] + arg_ptrs + [0] + env_ptrs + [0]
     for key, val in auxv:
         words += [key, val]

@@ -58,6 +58,7 @@ class Process:
         self.exe_path = path
         self.kernel = Kernel(self.mem, self.space, rootfs=rootfs, exe_path=path,
                              strace=strace)
+        self.kernel.cmdline = list(argv)
         self.translator = Translator(self.cpu, self.mem, opt_level=opt_level, batch=batch)
         cpu = self.cpu
         cpu.pc = info.entry
@@ -97,6 +98,7 @@ class Process:
             sig = getattr(e, "signal", 0)
             return die_of_signal(sig) if sig else e.status
         except GuestKilled as e:
+            self.kernel.finish()          # shared file mappings reach their files
             self._report()
             return die_of_signal(e.sig)
 

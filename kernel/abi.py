@@ -138,7 +138,7 @@ SIG_DFL, SIG_IGN = 0, 1
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 SS_ONSTACK, SS_DISABLE = 1, 2
 SS_AUTODISARM = 1 << 31
-MINSIGSTKSZ = 5120           # arch/arm64/include/uapi/asm/signal.h
+MINSIGSTKSZ = 5120           # arm64 uapi signal.h; also reported as AT_MINSIGSTKSZ
 SIGSET_SIZE = 8
 # Default action "ignore"; every other default (except stops) terminates.
 SIG_DEFAULT_IGNORE = frozenset({SIGCHLD, SIGCONT, SIGURG, SIGWINCH})
@@ -341,6 +341,3 @@ _check(Rusage, 144, ru_stime=16, ru_maxrss=32, ru_nivcsw=136)
 #                         unsigned char d_type; char d_name[]; };
 DIRENT64_HEADER = 19          # offset of d_name; records are 8-byte aligned
 
-
-def to_bytes(struct):
-    return bytes(memoryview(struct).cast("B"))

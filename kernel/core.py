@@ -11,6 +11,7 @@ memory map (vma.py), CPU execution (emu/).
 """
 import collections
 import os
+import resource
 import sys
 import threading
 
@@ -28,18 +29,19 @@ class Kernel:
     """Linux personality for one guest process (all its threads share it)."""
 
     def __init__(self, mem, space, *, rootfs=None, exe_path=None, strace=False,
-                 strace_file=sys.stderr):
+                 strace_file=None):
         self.mem = mem
         self.space = space
         self.rootfs = os.path.realpath(rootfs) if rootfs else None
         self.exe_path = self._host_exe(exe_path) if exe_path else None
         self.strace = strace
-        self.strace_file = strace_file
+        self.strace_file = strace_file if strace_file is not None else sys.stderr
         self.table = BY_NUMBER
         self.unknown_syscalls = collections.Counter()
         self.unknown_ioctls = collections.Counter()
         self.syscall_counts = collections.Counter()
-        self.fds = FdTable()
+        self.fds = FdTable(limit=min(resource.getrlimit(resource.RLIMIT_NOFILE)[0] & (2**63 - 1),
+                                     1 << 20))
         self.signals = SignalState()
         self.futexes = Futexes()
         self.rlimits = None                 # info.rlimits() fills it on first use
@@ -47,6 +49,7 @@ class Kernel:
         self.robust_list = {}
         self.dumpable = 1
         self.pdeathsig = 0
+        # /proc/self/cmdline; the runtime may set the real argv after load().
         self.cmdline = [self.exe_guest_path] if self.exe_path else []
         self.comm = os.fsencode(os.path.basename(self.exe_path or "emu"))[:15]
         self._tls = threading.local()

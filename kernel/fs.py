@@ -49,7 +49,10 @@ def host_abs(k, path):
         return os.fsencode(k.exe_path)
     m = _PROC_FD.match(path)
     if m:
-        return b"/proc/self/fd/%d%s" % (k.fds.host(int(m.group(1))), m.group(2) or b"")
+        f = k.fds.files.get(int(m.group(1)))
+        if f is None:
+            raise SyscallError(abi.ENOENT)
+        return b"/proc/self/fd/%d%s" % (f.host, m.group(2) or b"")
     if k.rootfs and not path.startswith(_HOST_ONLY) and path not in (b"/proc", b"/sys", b"/dev"):
         cand = os.fsencode(k.rootfs) + path
         if os.path.lexists(cand):
@@ -158,12 +161,14 @@ def sys_readlinkat(k, dirfd, pathname, buf, bufsiz):
     bufsiz = s32(bufsiz)
     if bufsiz <= 0:
         raise SyscallError(abi.EINVAL)
-    path = read_path(k.mem, pathname)
-    if _proc_self(k, path) == b"/proc/self/exe" and k.exe_path:
+    path = _proc_self(k, read_path(k.mem, pathname))
+    if path == b"/proc/self/exe" and k.exe_path:
         target = os.fsencode(k.exe_guest_path)
     else:
         hp, dfd = resolve(k, dirfd, path)
         target = os.readlink(hp, dir_fd=dfd)
+        if path.startswith(b"/proc/self/") and target.startswith(b"/"):
+            target = os.fsencode(k.guest_path(target))     # fd/N, cwd: the guest's view
     target = target[:bufsiz]
     k.mem.write(buf, target)
     return len(target)

@@ -11,7 +11,6 @@ Does not own: HWCAP bits (cpuinfo.py).
 import ctypes
 import os
 import resource
-import threading
 
 from kernel import abi
 from kernel.errors import SyscallError

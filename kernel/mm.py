@@ -13,7 +13,7 @@ from emu.memory import ADDR_LIMIT, PAGE_MASK, page_ceil
 from kernel import abi
 from kernel.errors import SyscallError
 from kernel.uaccess import s32
-from kernel.vma import Backing
+from kernel.vma import MMAP_MIN, Backing
 
 
 def sys_brk(k, addr):
@@ -27,6 +27,8 @@ def sys_mmap(k, addr, length, prot, flags, fd, offset):
         raise SyscallError(abi.ENOMEM)
     if flags & abi.MAP_TYPE not in (abi.MAP_SHARED, abi.MAP_PRIVATE, abi.MAP_SHARED_VALIDATE):
         raise SyscallError(abi.EINVAL)
+    if flags & (abi.MAP_FIXED | abi.MAP_FIXED_NOREPLACE) and addr < MMAP_MIN:
+        raise SyscallError(abi.EPERM)         # vm.mmap_min_addr
     if flags & abi.MAP_ANONYMOUS:
         return k.space.map(addr, length, prot, flags)
     h = k.fds.host(fd)
@@ -40,10 +42,11 @@ def sys_mmap(k, addr, length, prot, flags, fd, offset):
     if acc == os.O_WRONLY or (shared and prot & abi.PROT_WRITE and acc != os.O_RDWR):
         raise SyscallError(abi.EACCES)
     try:
-        path = k.guest_path(os.readlink(f"/proc/self/fd/{h}"))
+        host_path = os.readlink(f"/proc/self/fd/{h}")
     except OSError:
-        path = ""
-    backing = Backing(path, st.st_dev, st.st_ino,
+        host_path = ""
+    path = k.guest_path(host_path) if host_path else ""
+    backing = Backing(host_path, st.st_dev, st.st_ino,
                       fd=os.dup(h) if shared and acc == os.O_RDWR else None,
                       writable=acc == os.O_RDWR)
     try:

@@ -38,8 +38,10 @@ _PROT_IGNORED = 0x10 | 0x20 | 0x01000000 | 0x02000000   # BTI, MTE, GROWSDOWN/UP
 
 
 class Backing:
-    """The file behind a mapping.  fd (a host fd owned here) is kept only for
-    writable MAP_SHARED mappings, which are written back to the file."""
+    """The file behind a mapping: its host path (reopened to re-read pages
+    after MADV_DONTNEED or mremap growth), device and inode (for maps).
+    fd, a host fd owned here, is kept only for MAP_SHARED mappings of files
+    opened O_RDWR, which are written back to the file."""
     __slots__ = ("path", "dev", "ino", "fd", "writable")
 
     def __init__(self, path, dev=0, ino=0, fd=None, writable=False):

@@ -440,6 +440,16 @@ def test_rootfs_first_then_host(mem, tmp_path):
     assert g.mem.read(g.buf, n) == b"/bin/prog"                  # the guest's view
     fd = g.call("openat", abi.AT_FDCWD, g.s("/proc/self/exe"), 0)
     assert g.call("read", fd, g.buf, 8) == 8 and g.mem.read(g.buf, 8) == b"\x7fELFprog"
+    # a file mapping from ROOTFS: maps shows the guest's name, DONTNEED re-reads the host file
+    fd = g.call("openat", abi.AT_FDCWD, g.s("/etc/only-in-root"), 0)
+    a = g.call("mmap", 0, PG, RW, abi.MAP_PRIVATE, fd, 0)
+    g.mem.write(a, b"XXXXX")
+    assert g.call("madvise", a, PG, abi.MADV_DONTNEED) == 0
+    assert g.mem.read(a, 6) == b"guest\0"
+    line = next(l for l in g.space.maps_text().splitlines() if l.startswith(f"{a:08x}"))
+    assert line.endswith(" /etc/only-in-root")
+    n = g.call("readlinkat", abi.AT_FDCWD, g.s(f"/proc/self/fd/{fd}"), g.buf, 4096)
+    assert g.mem.read(g.buf, n) == b"/etc/only-in-root"
 
 
 def test_proc_self_maps_shows_guest_map(g):

@@ -73,6 +73,7 @@ class BlockLifter:
         self.smc_checks = smc_checks
         self.chain = chain
         self._labels = 0
+        self._loophead = None
 
     # -- state access -----------------------------------------------------
     def field_ptr(self, offset, builder=None):
@@ -198,9 +199,32 @@ class BlockLifter:
         return g
 
     def exit_direct(self, target):
-        """Jump to a known guest address (chains through a link slot)."""
+        """Jump to a known guest address (chains through a link slot).
+
+        A branch back to the block's own start stays inside the function
+        (registers remain in SSA across iterations); the exit request is
+        polled on that back edge."""
+        if self.chain and target == self.start_pc:
+            self.b.branch(self._loop_head())
+            return
         slot = self._slot(target) if self.chain else None
         self._to_leave(target, slot, ExitReason.NONE if self.chain else ExitReason.STEP, 0)
+
+    def _loop_head(self):
+        if self._loophead is None:
+            head = self._loophead = self.fn.append_basic_block("loophead")
+            saved = self.b
+            self.b = ir.IRBuilder(head)
+            # An atomic load: another thread may set exit_request at any time.
+            req = self.b.load_atomic(self.field_ptr(OFFSET["exit_request"]), "monotonic", 4,
+                                     typ=I32)
+            stop = self.b.icmp_unsigned("!=", req, const(I32, 0))
+            out = self.new_block("loopexit")
+            self.b.cbranch(stop, out, self.first_body)
+            self.b.position_at_end(out)
+            self._to_leave(self.start_pc, None, ExitReason.NONE, 0)
+            self.b = saved
+        return self._loophead
 
     def exit_indirect(self, target):
         """Jump to a computed guest address (block table lookup)."""
