@@ -79,6 +79,16 @@ class GuestMemory:
         # Called with (first_page, last_page) when pages holding translated
         # code lose it (unmap, protect, overwrite); set by the runtime.
         self.on_code_change = None
+        # Pages with PAGE_CODE set (kept by the translator through mark_code).
+        self.code_pages = set()
+
+    def mark_code(self, page):
+        self.code_pages.add(page)
+        self.flags[page] |= PAGE_CODE
+
+    def unmark_code(self, page):
+        self.code_pages.discard(page)
+        self.flags[page] &= ~PAGE_CODE
 
     # -- mapping (used by kernel/vma.py) -------------------------------------
     def commit(self, addr, length, prot):
@@ -100,6 +110,7 @@ class GuestMemory:
 
     def zero(self, addr, length):
         """MADV_DONTNEED on private anonymous memory: contents read as zero."""
+        self._drop_code(addr, length)
         _libc.madvise(self.base + addr, length, _MADV_DONTNEED)
 
     def set_prot(self, addr, length, prot):
@@ -111,19 +122,26 @@ class GuestMemory:
         n = length >> PAGE_SHIFT
         if not (prot & PROT_EXEC):
             self._drop_code(addr, length)
-        flags = self.flags
-        for p in range(first, first + n):
-            flags[p] = bits | (flags[p] & PAGE_CODE)
+        _libc.memset(self.flags_addr + first, bits, n)
+        for p in self._code_pages_in(first, first + n - 1):
+            self.flags[p] |= PAGE_CODE
+
+    def _code_pages_in(self, first, last):
+        if last - first < 64:
+            return [p for p in range(first, last + 1) if p in self.code_pages]
+        return [p for p in self.code_pages if first <= p <= last]
 
     def _drop_code(self, addr, length):
         first = addr >> PAGE_SHIFT
         last = (addr + length - 1) >> PAGE_SHIFT
-        flags = self.flags
-        if any(flags[p] & PAGE_CODE for p in range(first, last + 1)):
+        pages = self._code_pages_in(first, last)
+        if pages:
             if self.on_code_change is not None:
-                self.on_code_change(first, last)
-            for p in range(first, last + 1):
-                flags[p] &= ~PAGE_CODE
+                for p in pages:
+                    self.on_code_change(p, p)
+            for p in pages:
+                self.flags[p] &= ~PAGE_CODE
+                self.code_pages.discard(p)
 
     @staticmethod
     def _check_range(addr, length):

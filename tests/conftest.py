@@ -55,7 +55,7 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if _collection_skips and exitstatus == 0:
+    if _collection_skips and exitstatus in (0, 5):   # 5: nothing else was collected
         session.exitstatus = 1
 
 

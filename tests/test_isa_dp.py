@@ -125,7 +125,14 @@ def nzcv_cycle():
     return hook
 
 
+def runs_clean(form):
+    """Our JIT runs `form` to the final BRK (so agreement is not two faults)."""
+    r = run_snippet(asm(form) if isinstance(form, str) else form, sp=0x1000)
+    assert r.reason == ExitReason.BRK, (form, r.reason, hex(r.info))
+
+
 def fuzz(form, cases=None, hook=pairs_hook, **kw):
+    runs_clean(form)
     check(form, cases=FUZZ if cases is None else cases, state_hook=hook, **kw)
 
 
@@ -297,21 +304,28 @@ FLAG_EDGE = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x7FFFFFFFFFFFFFFF,
 
 
 def test_add_with_carry_reference():
-    """ADCS/SBCS/ADDS/SUBS in both widths against AddWithCarry from the ARM ARM."""
-    code = asm("msr nzcv, x9; adcs x3, x1, x2; mrs x10, nzcv;"
-               "msr nzcv, x9; sbcs x4, x1, x2; mrs x11, nzcv;"
-               "msr nzcv, x9; adcs w5, w1, w2; mrs x12, nzcv;"
-               "msr nzcv, x9; sbcs w6, w1, w2; mrs x13, nzcv;"
-               "adds x14, x1, x2; mrs x15, nzcv; subs w16, w1, w2; mrs x17, nzcv")
-    for x, y, carry in itertools.product(FLAG_EDGE, FLAG_EDGE, (0, 1)):
-        r = run_snippet(code, regs={1: x, 2: y, 9: carry << 29})
+    """ADCS/SBCS (both carries) and ADDS/SUBS, both widths, against AddWithCarry."""
+    ops = []        # (text, dst, flags reg, width, subtract, carry in)
+    dst = 3
+    for cin, src in ((0, 9), (1, 19)):
+        for mnem, w, sub in (("adcs", 64, 0), ("sbcs", 64, 1), ("adcs", 32, 0), ("sbcs", 32, 1)):
+            r = "x" if w == 64 else "w"
+            ops.append((f"msr nzcv, x{src}; {mnem} {r}{dst}, {r}1, {r}2; mrs x{dst + 1}, nzcv",
+                        dst, dst + 1, w, sub, cin))
+            dst += 2
+    for mnem, w, sub, cin in (("adds", 64, 0, 0), ("subs", 32, 1, 1),
+                              ("adds", 32, 0, 0), ("subs", 64, 1, 1)):
+        r = "x" if w == 64 else "w"
+        nxt = dst + 1
+        ops.append((f"{mnem} {r}{dst}, {r}1, {r}2; mrs x{nxt}, nzcv", dst, nxt, w, sub, cin))
+        dst = nxt + 1
+    code = asm("; ".join(op[0] for op in ops))
+    for x, y in itertools.product(FLAG_EDGE, FLAG_EDGE):
+        r = run_snippet(code, regs={1: x, 2: y, 9: 0, 19: 1 << 29})
         assert r.reason == ExitReason.BRK
-        got = r.cpu.x
-        for dst, fl, w, sub, cin in ((3, 10, 64, 0, carry), (4, 11, 64, 1, carry),
-                                     (5, 12, 32, 0, carry), (6, 13, 32, 1, carry),
-                                     (14, 15, 64, 0, 0), (16, 17, 32, 1, 1)):
+        for text, d, fl, w, sub, cin in ops:
             res, nzcv = awc(x, ~y if sub else y, cin, w)
-            assert (got[dst], got[fl]) == (res, nzcv << 28), (hex(x), hex(y), carry, dst)
+            assert (r.cpu.x[d], r.cpu.x[fl]) == (res, nzcv << 28), (hex(x), hex(y), text)
 
 
 def _crc_run(code_text, data, init):
@@ -362,7 +376,9 @@ def test_adr_adrp():
     """ADR/ADRP with forward, backward, extreme and unaligned offsets."""
     for op in (0, 1):
         imms = (0, 4, -4, 0xFFFFF, -0x100000, 0x123, -0x777, 3)
-        check([_adr_word(op, imm, 4 + k) for k, imm in enumerate(imms)], cases=2)
+        words = [_adr_word(op, imm, 4 + k) for k, imm in enumerate(imms)]
+        runs_clean(words)
+        check(words, cases=2)
     check("adr x4, fwd; nop; fwd: nop; back: nop; adr x5, back", cases=2)
 
 
@@ -429,6 +445,7 @@ def test_logical_imm_sweep():
                 continue
             words.append((sf << 31) | (opc << 29) | (0b100100 << 23) | (nb << 22)
                          | (immr << 16) | (imms << 10) | (1 << 5) | (4 + len(words)))
+        runs_clean(words)
         check(words, cases=SWEEP)
 
 
@@ -443,6 +460,7 @@ def test_bitfield_sweep():
             words.append((sf << 31) | (opc << 29) | (0b100110 << 23) | (sf << 22)
                          | (rng.randrange(top) << 16) | (rng.randrange(top) << 10)
                          | (1 << 5) | (4 + k))
+        runs_clean(words)
         check(words, cases=SWEEP)
 
 
@@ -475,6 +493,7 @@ CONDS = ["eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc",
 @pytest.mark.parametrize("cc", CONDS)
 def test_b_cond(cc):
     """B.cond under all 16 NZCV values."""
+    runs_clean(f"b.{cc} skip; movz x0, #1; skip: nop")
     check(f"b.{cc} skip; movz x0, #1; skip: nop", cases=16, state_hook=nzcv_cycle())
 
 
@@ -494,6 +513,7 @@ BRANCHES = {
 
 @pytest.mark.parametrize("form", BRANCHES)
 def test_branch(form):
+    runs_clean(BRANCHES[form])
     check(BRANCHES[form], cases=2)
 
 

@@ -14,6 +14,7 @@ alignment policy and the exclusive monitor's status results are checked on
 the JIT alone with emu.snippet.run_snippet.
 """
 import os
+import random
 
 import pytest
 
@@ -28,7 +29,6 @@ M64 = (1 << 64) - 1
 
 # -- encoder for what keystone cannot assemble --------------------------------
 
-SIZES = {"b": 0, "h": 1, "": 2, "x": 3}       # suffix -> size field (W when "")
 LDOPS = ["add", "clr", "eor", "set", "smax", "smin", "umax", "umin"]
 
 
@@ -70,10 +70,6 @@ def enc_ldapur(size, opc, imm, t, n):
 def enc_lit(opc, v, imm19_words, t):
     """LDR (literal) family: offset in words from the instruction."""
     return (opc << 30) | (0b011 << 27) | (v << 26) | ((imm19_words & 0x7FFFF) << 5) | t
-
-
-def _sfx(a, r):
-    return ("a" if a else "") + ("l" if r else "")
 
 
 ENCODER_SAMPLES = [
@@ -291,7 +287,10 @@ def _rcpc2_words():
 ORDERED_FORMS = [
     ("ldar_stlr_ldlar_stllr_ldapr", _ordered_words(), (1, 6), None),
     # Misaligned ordered accesses are plain accesses (FEAT_LSE2 / QEMU), never traps.
-    ("ordered_misaligned", _ordered_words(), (1, 6), offset_regs(3, 1, 6)),
+    ("ordered_misaligned", asm("ldar x0, [x1]; ldar w2, [x1]; ldarh w3, [x1]; stlr x5, [x6]; stlr w7, [x6];"
+                               "stlrh w8, [x6]")
+     + [enc_ldapr(3, 9, 1), enc_ldapr(1, 10, 1), enc_ldar(2, 1, 0, 11, 1), enc_ldar(3, 0, 0, 12, 6)],
+     (1, 6), offset_regs(3, 1, 6)),
     ("ldapur_stlur", _rcpc2_words(), (1, 11), None),
 ]
 
@@ -342,7 +341,6 @@ def test_ldop(name, ops):
 
 def test_ldsmax_ldsmin_subword():
     """LDSMAX/LDSMIN B/H/W against the ARM pseudocode (see LDOP_GROUPS)."""
-    import random
     rng = random.Random(7)
     edges = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
     words, specs = [], []
@@ -597,3 +595,34 @@ def test_casp_x_success_and_failure():
     assert (x[0], x[1]) == old                     # first CASP succeeded: Rs = old
     assert (x[6], x[7]) == (5, 6)                  # second failed: Rs = current (5, 6)
     assert (x[10], x[11]) == (5, 6)
+
+
+RESERVED = [
+    ("ldrs_w_from_word", 0xB9C00020),          # size=10 opc=11 (unsigned offset)
+    ("prfm_pre_index", 0xF8800C20),            # PRFM has no writeback forms
+    ("ldr_reg_uxtb", 0xF8620820),              # register offset with option<1> = 0
+    ("ldtr_simd", 0x3C400820),                 # no unprivileged SIMD&FP forms
+    ("ldr_size_opc_simd", 0x7CC00020),         # H register with opc<1> = 1
+    ("ldr_lit_simd_opc3", 0xDC000040),
+    ("ldp_opc3", 0xE9400440),
+    ("ldp_simd_opc3", 0xED400440),
+    ("ldnp_opc1", 0x68400440),                 # no LDNPSW
+    ("stgp", 0x69000440),                      # MTE
+    ("ld2_1d", 0x0C408C20),                    # size:Q = 110 with selem > 1
+    ("ldst_mult_opcode_0001", 0x0C401020),
+    ("ld1_lane_h_odd_size", 0x0D404420),
+    ("ld1_lane_d_with_S", 0x0D409420),         # opcode 100, size 01 (D) with S = 1
+    ("st1r", 0x0D00C020),                      # replicate exists for loads only
+    ("casp_odd", enc_casp(1, 0, 0, 1, 2, 4)),
+    ("swp_o3_opc1", enc_ldop("swp", 3, 0, 0, 0, 1, 2) | (1 << 12)),
+    ("ldapur_x_signed", enc_ldapur(3, 2, 0, 0, 1)),
+    ("ldapursw_to_w", enc_ldapur(2, 3, 0, 0, 1)),
+]
+
+
+@pytest.mark.parametrize("name,word", RESERVED, ids=[r[0] for r in RESERVED])
+def test_reserved_encodings_undefined(name, word):
+    """Unallocated load/store encodings exit UNDEF with the word, no access."""
+    r, regs = _run([word], {1: DATA_BASE, 2: DATA_BASE, 4: DATA_BASE})
+    assert r.reason == ExitReason.UNDEF and r.info == word
+    assert r.cpu.pc == CODE_BASE and list(r.cpu.x) == [regs[n] for n in range(31)]

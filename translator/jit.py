@@ -148,10 +148,9 @@ class Translator:
             self._drop(old)
         self.blocks[blk.pc] = blk
         self.table.insert(blk.pc, blk.fn)
-        flags = self.mem.flags
         for p in blk.pages:
             self.page_blocks[p].add(blk.pc)
-            flags[p] |= PAGE_CODE
+            self.mem.mark_code(p)
 
     def _drop(self, blk):
         self.table.remove(blk.pc)
@@ -171,7 +170,7 @@ class Translator:
                     dropped.add(blk.fn)
                     self._drop(blk)
             self.page_blocks.pop(p, None)
-            self.mem.flags[p] &= ~PAGE_CODE
+            self.mem.unmark_code(p)
         if not dropped:
             return
         self.stats["invalidations"] += 1

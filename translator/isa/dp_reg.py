@@ -164,8 +164,24 @@ CRC32_POLY = 0xEDB88320         # 0x04C11DB7 bit-reversed
 CRC32C_POLY = 0x82F63B78        # 0x1EDC6F41 bit-reversed
 
 
+def _crc_byte(b, st, poly):
+    """Eight reflected CRC steps: st = (st >> 1) ^ (poly if st & 1)."""
+    ty = st.type
+    one, p = const(ty, 1), const(ty, poly)
+    for _ in range(8):
+        mask = b.sub(const(ty, 0), b.and_(st, one))
+        st = b.xor(b.lshr(st, one), b.and_(mask, p))
+    return st
+
+
 def _crc(c, acc, val, size, poly):
-    """Reflected CRC of the low `size` bits of val (i64) into acc (i32)."""
+    """Reflected CRC of the low `size` bits of val (i64) into acc (i32).
+
+    Bit-serial like the ARM pseudocode's polynomial division; a wider state
+    (acc XOR val, shifted right one bit per step) covers all `size` bits.
+    More than one byte runs as a small IR loop of eight unrolled steps: the
+    dependency chain is the same as a full unroll, at a fraction of the
+    compile cost."""
     b = c.b
     sw = 64 if size == 64 else 32
     ty = INT[sw]
@@ -173,10 +189,25 @@ def _crc(c, acc, val, size, poly):
     if size < 32:
         v = b.and_(v, const(ty, (1 << size) - 1))
     st = b.xor(b.zext(acc, ty) if sw == 64 else acc, v)
-    one, p = const(ty, 1), const(ty, poly)
-    for _ in range(size):
-        mask = b.sub(const(ty, 0), b.and_(st, one))
-        st = b.xor(b.lshr(st, one), b.and_(mask, p))
+    if size == 8:
+        st = _crc_byte(b, st, poly)
+    else:
+        pre = b.block
+        loop = c.new_block("crc")
+        done = c.new_block("crcdone")
+        b.branch(loop)
+        b.position_at_end(loop)
+        st_phi = b.phi(ty)
+        k_phi = b.phi(I32)
+        st_next = _crc_byte(b, st_phi, poly)
+        k_next = b.add(k_phi, const(I32, 1))
+        st_phi.add_incoming(st, pre)
+        st_phi.add_incoming(st_next, loop)
+        k_phi.add_incoming(const(I32, 0), pre)
+        k_phi.add_incoming(k_next, loop)
+        b.cbranch(b.icmp_unsigned("==", k_next, const(I32, size // 8)), done, loop)
+        b.position_at_end(done)
+        st = st_next
     return b.trunc(st, I32) if sw == 64 else st
 
 

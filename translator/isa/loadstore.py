@@ -38,7 +38,7 @@ import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
 from emu.cpustate import ExitReason
-from ..lifter import I32, I64, I128, INT, PTR, const
+from ..lifter import I32, I64, INT, PTR, const
 from ..patterns import pattern
 from .common import extend_reg, sign_extend
 
