@@ -73,7 +73,9 @@ class GuestMemory:
     def __init__(self):
         self.base = _host_mmap(None, ADDR_LIMIT, 0,
                                _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE)
-        self.flags_addr = _host_mmap(None, NPAGES, _mmap.PROT_READ | _mmap.PROT_WRITE,
+        # One extra guard entry (always 0) at index NPAGES: compiled code
+        # clamps the page index with umin instead of a range check.
+        self.flags_addr = _host_mmap(None, NPAGES + PAGE_SIZE, _mmap.PROT_READ | _mmap.PROT_WRITE,
                                      _MAP_PRIVATE | _MAP_ANON | _MAP_NORESERVE)
         self.flags = (ctypes.c_uint8 * NPAGES).from_address(self.flags_addr)
         # Called with (first_page, last_page) when pages holding translated

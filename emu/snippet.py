@@ -34,31 +34,36 @@ def _guest(batch):
 
 
 def run_snippet(words, regs=None, sp=None, nzcv=0, vregs=None, fpcr=0, fpsr=0,
-                pages=(), max_exits=1000, batch=False):
+                pages=(), max_exits=1000, batch=False, code_writable=False):
     """Run `words` (list of u32) then BRK #0.
 
     regs: {n: value} for X0..X30; vregs: {n: 128-bit int}; pages: iterable of
     (addr, bytes) data pages (mapped RW, page-aligned, size rounded up).
+    code_writable maps the code page RWX (self-modifying code tests).
     Returns SnippetResult; reason is ExitReason.BRK on normal completion.
     """
     cpu, mem, tr, mapped = _guest(batch)
-    for addr, length in mapped:
-        mem.release(addr, length)
-    mapped.clear()
-    ctypes.memset(ctypes.addressof(cpu), 0, ctypes.sizeof(cpu))
-    tr.invalidate_pages(0, (1 << 28) - 1) if tr.blocks else None
-    tr.table._alloc(tr.table.size)
-    tr.table.index = {}
     code = b"".join((w & 0xFFFFFFFF).to_bytes(4, "little") for w in list(words) + [BRK0])
-    clen = page_ceil(len(code))
-    mem.commit(CODE_BASE, clen, PROT_READ | PROT_EXEC)
-    mem.write(CODE_BASE, code, force=True)
-    mapped.append((CODE_BASE, clen))
+    # The same read-only code as last time keeps its translations.
+    reuse = (not code_writable and mapped and mapped[0][2] == code)
+    for addr, length, _ in mapped[0 if not reuse else 1:]:
+        mem.release(addr, length)
+    del mapped[0 if not reuse else 1:]
+    table, mask = cpu.table, cpu.table_mask
+    ctypes.memset(ctypes.addressof(cpu), 0, ctypes.sizeof(cpu))
+    cpu.table, cpu.table_mask = table, mask
+    if not reuse:
+        if tr.blocks:
+            tr.invalidate_pages(0, (1 << 28) - 1)
+        clen = page_ceil(len(code))
+        mem.commit(CODE_BASE, clen, PROT_READ | PROT_EXEC | (PROT_WRITE if code_writable else 0))
+        mem.write(CODE_BASE, code, force=True)
+        mapped.append((CODE_BASE, clen, None if code_writable else code))
     for addr, data in pages:
         length = page_ceil(len(data)) or 4096
         mem.commit(addr, length, PROT_READ | PROT_WRITE)
         mem.write(addr, data)
-        mapped.append((addr, length))
+        mapped.append((addr, length, None))
     for n, v in (regs or {}).items():
         cpu.x[n] = v & 0xFFFFFFFFFFFFFFFF
     for n, v in (vregs or {}).items():

@@ -230,7 +230,10 @@ def compare(expected: RunResult, actual: RunResult, expected_name: str = "qemu",
     if expected.status != actual.status:
         problems.append(f"exit status: {expected_name} {expected.status}, {actual_name} "
                         f"{actual.status} ({actual.describe()})")
-    if expected.stdout != actual.stdout:
+    if expected.stdout != actual.stdout and not actual.stdout:
+        problems.append(f"{actual_name} printed nothing ({expected_name} printed "
+                        f"{len(expected.stdout.splitlines())} lines)")
+    elif expected.stdout != actual.stdout:
         problems.append(f"stdout differs: {first_difference(expected.stdout, actual.stdout, expected_name, actual_name)}")
     return problems
 

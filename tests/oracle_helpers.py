@@ -23,7 +23,7 @@ def assert_same(expected: oracle.RunResult, actual: oracle.RunResult, what: str,
     """Fail with a readable difference when stdout or exit status differ."""
     problems = oracle.compare(expected, actual, expected_name, actual_name)
     if problems:
-        tail = oracle.last_line(actual.stderr)
+        tail = oracle.last_line(actual.stderr) if expected.status == actual.status else ""
         pytest.fail(f"{what}: " + "; ".join(problems) + (f"\n{actual_name} stderr: {tail}" if tail else ""),
                     pytrace=False)
 

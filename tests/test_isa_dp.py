@@ -299,33 +299,29 @@ def awc(x, y, carry, w):
     return r, (n << 3) | (z << 2) | (cf << 1) | vf
 
 
-FLAG_EDGE = [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x7FFFFFFFFFFFFFFF,
-             0x8000000000000000, M64]
+# Per width: zero, one, INT_MAX, INT_MIN, all ones (32-bit ones carry junk above bit 31).
+FLAG_EDGE = {32: [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xDEADBEEF00000001],
+             64: [0, 1, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, M64, 0xFFFFFFFF]}
 
 
-def test_add_with_carry_reference():
-    """ADCS/SBCS (both carries) and ADDS/SUBS, both widths, against AddWithCarry."""
-    ops = []        # (text, dst, flags reg, width, subtract, carry in)
-    dst = 3
-    for cin, src in ((0, 9), (1, 19)):
-        for mnem, w, sub in (("adcs", 64, 0), ("sbcs", 64, 1), ("adcs", 32, 0), ("sbcs", 32, 1)):
-            r = "x" if w == 64 else "w"
-            ops.append((f"msr nzcv, x{src}; {mnem} {r}{dst}, {r}1, {r}2; mrs x{dst + 1}, nzcv",
-                        dst, dst + 1, w, sub, cin))
-            dst += 2
-    for mnem, w, sub, cin in (("adds", 64, 0, 0), ("subs", 32, 1, 1),
-                              ("adds", 32, 0, 0), ("subs", 64, 1, 1)):
-        r = "x" if w == 64 else "w"
-        nxt = dst + 1
-        ops.append((f"{mnem} {r}{dst}, {r}1, {r}2; mrs x{nxt}, nzcv", dst, nxt, w, sub, cin))
-        dst = nxt + 1
+@pytest.mark.parametrize("w", (32, 64))
+def test_add_with_carry_reference(w):
+    """ADCS/SBCS (carry 0 and 1) and ADDS/SUBS/CMN against AddWithCarry from the ARM ARM."""
+    r = "x" if w == 64 else "w"
+    ops = []        # (text, dst, flags reg, subtract, carry in)
+    for k, (mnem, sub, cin) in enumerate((("adcs", 0, 0), ("sbcs", 1, 0), ("adcs", 0, 1),
+                                          ("sbcs", 1, 1), ("adds", 0, 0), ("subs", 1, 1))):
+        dst = 3 + 2 * k
+        pre = f"msr nzcv, x{19 + cin}; " if mnem in ("adcs", "sbcs") else ""
+        ops.append((f"{pre}{mnem} {r}{dst}, {r}1, {r}2; mrs x{dst + 1}, nzcv", dst, dst + 1, sub, cin))
     code = asm("; ".join(op[0] for op in ops))
-    for x, y in itertools.product(FLAG_EDGE, FLAG_EDGE):
-        r = run_snippet(code, regs={1: x, 2: y, 9: 0, 19: 1 << 29})
-        assert r.reason == ExitReason.BRK
-        for text, d, fl, w, sub, cin in ops:
+    for x, y in itertools.product(FLAG_EDGE[w], FLAG_EDGE[w]):
+        res_run = run_snippet(code, regs={1: x, 2: y, 19: 0, 20: 1 << 29})
+        assert res_run.reason == ExitReason.BRK
+        for text, d, fl, sub, cin in ops:
             res, nzcv = awc(x, ~y if sub else y, cin, w)
-            assert (r.cpu.x[d], r.cpu.x[fl]) == (res, nzcv << 28), (hex(x), hex(y), text)
+            got = (res_run.cpu.x[d], res_run.cpu.x[fl])
+            assert got == (res, nzcv << 28), (hex(x), hex(y), text)
 
 
 def _crc_run(code_text, data, init):
@@ -532,13 +528,19 @@ def test_cbz_tbz(form):
     fuzz(CBZ_TBZ[form], hook=zero_hook)
 
 
+def test_udf_hlt_undefined():
+    """UDF #imm and HLT #imm are undefined at EL0 (SIGILL), PC at the instruction."""
+    undefined(0x00001234)           # UDF #0x1234
+    undefined(0xD4400000 | 7 << 5)  # HLT #7
+
+
 # -- system: NZCV, hints, barriers ---------------------------------------------------------
 
 SYSTEM = {
     "nzcv": "mrs x4, nzcv; msr nzcv, x1; mrs x5, nzcv; cset x6, eq; cset x7, hs; cset x8, mi;"
             "cset x9, vs; msr nzcv, x2",
     "hints": "nop; yield; wfe; sev; sevl; hint #34; hint #6; hint #127",
-    "barriers": "dmb ish; dmb ishld; dsb sy; isb; clrex",
+    "barriers": asm("dmb ish; dmb ishld; dsb sy; isb; clrex") + [0xD50330FF],  # ... SB
 }
 
 

@@ -50,8 +50,8 @@ def random_state(rng, data_regs=(), edge_prob=0.3):
         "vregs": vregs,
         "nzcv": rng.getrandbits(4) << 28,
         "sp": STACK_BASE + 0x1000,
-        "data": bytes(rng.getrandbits(8) for _ in range(DATA_SIZE)),
-        "stack": bytes(rng.getrandbits(8) for _ in range(STACK_SIZE)),
+        "data": rng.randbytes(DATA_SIZE),
+        "stack": rng.randbytes(STACK_SIZE),
     }
 
 

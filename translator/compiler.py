@@ -18,6 +18,7 @@ def _init():
     if not _initialised:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        llvm.initialize_native_asmparser()     # inline asm (cmpxchg16b)
         _initialised = True
 
 
@@ -27,7 +28,10 @@ class Compiler:
     def __init__(self, opt_level=1):
         _init()
         target = llvm.Target.from_default_triple()
-        self.tm = target.create_target_machine(opt=2 if opt_level else 0,
+        # Code runs only on this host: use its CPU and features (cx16, AVX2...).
+        self.tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
+                                               features=llvm.get_host_cpu_features().flatten(),
+                                               opt=2 if opt_level else 0,
                                                reloc="default", codemodel="jitdefault")
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
         self.opt_level = opt_level

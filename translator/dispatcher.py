@@ -12,7 +12,7 @@ import ctypes
 import llvmlite.ir as ir
 
 from emu.cpustate import OFFSET, ExitReason
-from .lifter import I32, I64, PTR, BLOCK_FNTY, const, _callable
+from .lifter import I32, I64, PTR, BLOCK_FNTY, PROBE_NAME, const, _callable
 
 DISPATCH_NAME = "emu_dispatch"
 
@@ -28,6 +28,37 @@ def build_counter(module):
     sec = b.load(b.gep(ts, [const(I32, 0), const(I32, 0)]), typ=I64)
     nsec = b.load(b.gep(ts, [const(I32, 0), const(I32, 1)]), typ=I64)
     b.ret(b.add(b.mul(sec, const(I64, 1_000_000_000)), nsec))
+    return fn
+
+
+def build_probe(module):
+    """void emu_probe(state, mem, pageflags): one probe of the block table
+    for state.pc; on a hit chain into the block (musttail), else return to
+    the dispatcher, which does the full lookup.  Blocks musttail into this
+    for indirect branches (BR, BLR, RET)."""
+    fn = ir.Function(module, BLOCK_FNTY, PROBE_NAME)
+    state = fn.args[0]
+    b = ir.IRBuilder(fn.append_basic_block())
+
+    def fld(name):
+        return b.gep(state, [const(I64, OFFSET[name])], source_etype=ir.IntType(8))
+
+    pc = b.load(fld("pc"), typ=I64)
+    table = b.load(fld("table"), typ=I64)
+    mask = b.load(fld("table_mask"), typ=I64)
+    idx = b.and_(b.lshr(pc, const(I64, 2)), mask)
+    eaddr = b.add(table, b.shl(idx, const(I64, 4)))
+    epc = b.load(b.inttoptr(eaddr, PTR), typ=I64)
+    efn = b.load(b.inttoptr(b.add(eaddr, const(I64, 8)), PTR), typ=PTR)
+    hit = b.and_(b.icmp_unsigned("==", epc, pc), b.icmp_unsigned("!=", efn, ir.Constant(PTR, None)))
+    jump = fn.append_basic_block("jump")
+    miss = fn.append_basic_block("miss")
+    b.cbranch(hit, jump, miss)
+    b.position_at_end(miss)
+    b.ret_void()
+    b.position_at_end(jump)
+    b.call(_callable(efn, BLOCK_FNTY), list(fn.args), tail="musttail")
+    b.ret_void()
     return fn
 
 

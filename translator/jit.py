@@ -1,8 +1,8 @@
 """The code cache: translate on a miss, install, link, invalidate.
 
-Owns: batching (a miss translates the block at the missed PC plus blocks
-reachable from it by direct branches, up to a limit, into one LLVM module),
-the guest-pc -> block record map, which pages hold translated code (and
+Owns: regions (a miss translates the block at the missed PC plus blocks
+reachable from it by direct branches, up to a limit, into one LLVM function
+of one module), the guest-pc -> region map, which pages hold translated code (and
 setting PAGE_CODE on them), invalidation of a page range (table entries
 removed, link slots pointing into the dropped blocks cleared), single-step
 translation used after a store into code, and the translation counters.
@@ -16,8 +16,8 @@ from emu.cpustate import ExitReason
 from emu.memory import PAGE_SHIFT, PAGE_EXEC, PAGE_CODE, PAGE_SIZE
 from . import decoder, isa  # noqa: F401  (isa registers the decode table)
 from .compiler import Compiler
-from .dispatcher import BlockTable, build_dispatcher, build_counter, DISPATCH_NAME
-from .lifter import BlockLifter, Undefined
+from .dispatcher import BlockTable, build_dispatcher, build_counter, build_probe, DISPATCH_NAME
+from .lifter import RegionLifter, Undefined
 
 BATCH_BLOCKS = 24          # blocks per module at most
 BATCH_INSNS = 800          # guest instructions per module at most
@@ -26,14 +26,16 @@ _DISPATCH_CFUNC = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_vo
                                    ctypes.c_void_p)
 
 
-class Block:
-    __slots__ = ("pc", "end", "fn", "slots", "ninsns", "pages")
+class Region:
+    """One compiled region: its function, entry pcs, link slots, pages."""
+    __slots__ = ("fn", "entries", "slots", "pages", "ninsns")
 
-    def __init__(self, pc, end, ninsns):
-        self.pc, self.end, self.ninsns = pc, end, ninsns
+    def __init__(self, entries, pages, ninsns):
+        self.entries = entries          # guest pcs of its blocks
+        self.pages = pages              # guest pages its code came from
+        self.ninsns = ninsns
         self.fn = 0
-        self.slots = []        # host addresses of this block's link slots
-        self.pages = range(pc >> PAGE_SHIFT, ((end - 1) >> PAGE_SHIFT) + 1)
+        self.slots = []                 # host addresses of its link slots
 
 
 class Translator:
@@ -51,6 +53,7 @@ class Translator:
         mod = self.compiler.new_module("dispatch")
         build_dispatcher(mod)
         build_counter(mod)
+        build_probe(mod)
         fns, _ = self.compiler.compile(mod, [DISPATCH_NAME])
         self._dispatch = _DISPATCH_CFUNC(fns[DISPATCH_NAME])
         self.compiler.count = 0
@@ -74,110 +77,114 @@ class Translator:
 
     # -- translation -------------------------------------------------------
     def translate(self, pc):
-        """Translate the block at pc (and a batch of its successors).
-
-        Returns False when pc is not in executable memory."""
+        """Translate a region: the block at pc plus, when batching, blocks
+        reachable from it by direct branches (and call return sites), up to
+        a limit.  Returns False when pc is not in executable memory."""
         if self.fetch_word(pc) is None:
             return False
-        todo = [pc]
-        lifted = []
-        ninsns = 0
         module = self.compiler.new_module(f"m{self._serial}")
-        seen = set()
-        while todo and len(lifted) < BATCH_BLOCKS and ninsns < BATCH_INSNS:
-            p = todo.pop(0)
-            if p in seen or (p in self.blocks and p != pc):
-                continue
-            seen.add(p)
-            if self.fetch_word(p) is None:
-                continue
-            blk, lifter = self._lift(module, p)
-            lifted.append((blk, lifter))
-            ninsns += blk.ninsns
-            if self.batch:
-                todo.extend(t for _, t in lifter.slots if t not in self.blocks)
+        region, lifter = self._lift(module, pc, batch=self.batch)
         t0 = time.perf_counter()
-        fnames = [l.fn.name for _, l in lifted]
-        gnames = [n for _, l in lifted for n, _ in l.slots]
-        fns, gls = self.compiler.compile(module, fnames, gnames)
+        fns, gls = self.compiler.compile(module, [lifter.fn.name], [n for n, _ in lifter.slots])
         self.times["compile_s"] += time.perf_counter() - t0
         self.stats["modules_compiled"] += 1
-        for blk, lifter in lifted:
-            blk.fn = fns[lifter.fn.name]
-            blk.slots = [gls[n] for n, _ in lifter.slots]
-            self._install(blk)
+        region.fn = fns[lifter.fn.name]
+        region.slots = [gls[n] for n, _ in lifter.slots]
+        self._install(region)
         return True
 
-    def _lift(self, module, pc, smc_checks=True, chain=True, limit=None):
-        t0 = time.perf_counter()
-        insns = decoder.decode_block(self.fetch_word, pc,
-                                     limit or decoder.MAX_BLOCK_INSNS)
-        t1 = time.perf_counter()
+    def _lift(self, module, pc, batch=False, smc_checks=True, chain=True, limit=None):
         self._serial += 1
-        lifter = BlockLifter(module, f"b{pc:x}_{self._serial}", pc,
-                             smc_checks=smc_checks, chain=chain)
-        for insn in insns:
-            lifter.pc = insn.addr
-            lifter.word = insn.word
-            lifter.insn = insn
-            if insn.pattern is None:
-                lifter.trap(ExitReason.UNDEF, info=insn.word)
-                break
-            try:
-                insn.pattern.func(lifter, **insn.fields)
-            except Undefined:
-                if not lifter.b.block.is_terminated:
+        lifter = RegionLifter(module, f"r{pc:x}_{self._serial}",
+                              smc_checks=smc_checks, chain=chain)
+        todo = [pc]
+        ninsns = 0
+        pages = set()
+        while todo and len(lifter.blocks) < BATCH_BLOCKS and ninsns < BATCH_INSNS:
+            p = todo.pop(0)
+            if p in lifter.blocks or (p != pc and p in self.blocks):
+                continue
+            t0 = time.perf_counter()
+            insns = decoder.decode_block(self.fetch_word, p, limit or decoder.MAX_BLOCK_INSNS)
+            t1 = time.perf_counter()
+            self.times["decode_s"] += t1 - t0
+            if not insns:
+                continue
+            lifter.begin_block(p)
+            for insn in insns:
+                lifter.pc = insn.addr
+                lifter.word = insn.word
+                lifter.insn = insn
+                if insn.pattern is None:
                     lifter.trap(ExitReason.UNDEF, info=insn.word)
-                else:
-                    raise
-                break
-            if lifter.terminated:
-                break
-        end = insns[-1].addr + 4
-        lifter.finish(end)
-        t2 = time.perf_counter()
-        self.times["decode_s"] += t1 - t0
-        self.times["lift_s"] += t2 - t1
-        self.stats["blocks_translated"] += 1
-        self.stats["insns_translated"] += len(insns)
-        return Block(pc, end, len(insns)), lifter
+                    break
+                try:
+                    insn.pattern.func(lifter, **insn.fields)
+                except Undefined:
+                    if lifter.b.block.is_terminated:
+                        raise
+                    lifter.trap(ExitReason.UNDEF, info=insn.word)
+                    break
+                if lifter.terminated:
+                    break
+            end = insns[-1].addr + 4
+            lifter.end_block(end)
+            self.times["lift_s"] += time.perf_counter() - t1
+            ninsns += len(insns)
+            pages.update(range(p >> PAGE_SHIFT, ((end - 1) >> PAGE_SHIFT) + 1))
+            self.stats["blocks_translated"] += 1
+            self.stats["insns_translated"] += len(insns)
+            if batch:
+                todo.extend(lifter.block_targets())
+                last = insns[-1]
+                if last.pattern is not None and last.pattern.name in ("BL", "BLR"):
+                    todo.append(last.addr + 4)     # the call's return site
+        t0 = time.perf_counter()
+        lifter.finish()
+        self.times["lift_s"] += time.perf_counter() - t0
+        self.stats["regions"] += 1
+        return Region(list(lifter.blocks), sorted(pages), ninsns), lifter
 
-    def _install(self, blk):
-        old = self.blocks.get(blk.pc)
-        if old is not None:
-            self._drop(old)
-        self.blocks[blk.pc] = blk
-        self.table.insert(blk.pc, blk.fn)
-        for p in blk.pages:
-            self.page_blocks[p].add(blk.pc)
+    def _install(self, region):
+        for pc in region.entries:
+            old = self.blocks.get(pc)
+            if old is not None and old is not region:
+                self._drop(old)
+        for pc in region.entries:
+            self.blocks[pc] = region
+            self.table.insert(pc, region.fn)
+        for p in region.pages:
+            self.page_blocks[p].add(region)
             self.mem.mark_code(p)
 
-    def _drop(self, blk):
-        self.table.remove(blk.pc)
-        for p in blk.pages:
+    def _drop(self, region):
+        for pc in region.entries:
+            if self.blocks.get(pc) is region:
+                del self.blocks[pc]
+                self.table.remove(pc)
+        for p in region.pages:
             s = self.page_blocks.get(p)
             if s:
-                s.discard(blk.pc)
-        del self.blocks[blk.pc]
+                s.discard(region)
 
     def invalidate_pages(self, first, last):
         """Drop every translation touching pages first..last (inclusive)."""
         dropped = set()
-        for p in range(first, last + 1):
-            for pc in list(self.page_blocks.get(p, ())):
-                blk = self.blocks.get(pc)
-                if blk is not None:
-                    dropped.add(blk.fn)
-                    self._drop(blk)
+        pages = ([p for p in self.page_blocks if first <= p <= last]
+                 if last - first > len(self.page_blocks) else range(first, last + 1))
+        for p in pages:
+            for region in list(self.page_blocks.get(p, ())):
+                dropped.add(region.fn)
+                self._drop(region)
             self.page_blocks.pop(p, None)
             self.mem.unmark_code(p)
         if not dropped:
             return
         self.stats["invalidations"] += 1
-        self.stats["blocks_invalidated"] += len(dropped)
-        # Unlink every slot that points into a dropped block.
-        for blk in self.blocks.values():
-            for s in blk.slots:
+        self.stats["regions_invalidated"] += len(dropped)
+        # Unlink every slot that points into a dropped region.
+        for region in set(self.blocks.values()):
+            for s in region.slots:
                 cell = ctypes.c_uint64.from_address(s)
                 if cell.value in dropped:
                     cell.value = 0
@@ -188,7 +195,7 @@ class Translator:
         """Run one instruction at pc without SMC checks and without caching
         (used to complete a store into a page holding translated code)."""
         module = self.compiler.new_module(f"step{self._serial}")
-        blk, lifter = self._lift(module, pc, smc_checks=False, chain=False, limit=1)
+        _, lifter = self._lift(module, pc, smc_checks=False, chain=False, limit=1)
         fns, _ = self.compiler.compile(module, [lifter.fn.name])
         self.stats["steps"] += 1
         fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
@@ -203,4 +210,5 @@ class Translator:
         out["links"] = self.cpu.n_links
         out["dispatch_lookups"] = self.cpu.n_lookups
         out["code_pages"] = sum(1 for s in self.page_blocks.values() if s)
+        out["regions_live"] = len(set(self.blocks.values()))
         return out

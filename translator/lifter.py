@@ -1,4 +1,4 @@
-"""Lifting one guest block into one LLVM function (the lift context).
+"""Lifting a region of guest blocks into one LLVM function (the lift context).
 
 Owns: the block function's shape and the helpers every semantics function
 uses: guest registers kept in allocas (SSA after mem2reg) and written back
@@ -8,15 +8,20 @@ through a patchable link slot, indirect branch through the block table,
 return to Python with an exit reason).  Does not own: which encodings exist
 (translator/isa/*), compilation (compiler.py), the dispatcher loop.
 
-Block function: void blk(ptr state, ptr mem, ptr pageflags).  Every exit goes
-through one `leave` block: registers written in the block are stored back,
-state.pc is set, then either chain (musttail into the linked or looked-up
-block), or return to the dispatcher with exit_reason set.
+Region function: void r(ptr state, ptr mem, ptr pageflags).  A region holds
+the guest blocks one miss discovered (the missed block and blocks reachable
+from it by direct branches); it is entered through a switch on state.pc, so
+every block in it is an entry.  Direct branches between its blocks are plain
+LLVM branches (registers stay in SSA; a backward branch polls exit_request),
+branches leaving it go through a link slot.  Every exit goes through one
+`leave` block: registers written in the region are stored back, state.pc is
+set, then either chain (musttail into the linked or looked-up region), or
+return to the dispatcher with exit_reason set.
 """
 import llvmlite.ir as ir
 
 from emu.cpustate import OFFSET, x_offset, v_offset, ExitReason
-from emu.memory import PAGE_SHIFT, ADDR_BITS, PAGE_READ, PAGE_WRITE, PAGE_CODE
+from emu.memory import PAGE_SHIFT, NPAGES, PAGE_READ, PAGE_WRITE, PAGE_CODE
 
 I1, I8, I16, I32, I64, I128 = (ir.IntType(n) for n in (1, 8, 16, 32, 64, 128))
 F16, F32, F64 = ir.HalfType(), ir.FloatType(), ir.DoubleType()
@@ -24,6 +29,7 @@ PTR = ir.PointerType()
 VOID = ir.VoidType()
 BLOCK_FNTY = ir.FunctionType(VOID, [PTR, PTR, PTR])
 INT = {1: I1, 8: I8, 16: I16, 32: I32, 64: I64, 128: I128}
+PROBE_NAME = "emu_probe"      # shared indirect-branch table probe (dispatcher.py)
 
 
 def const(ty, v):
@@ -44,19 +50,17 @@ class Undefined(Exception):
     """Raised by a semantics function for a reserved/unallocated encoding."""
 
 
-class BlockLifter:
-    """Builds one block function.  Semantics functions get this as `c`."""
+class RegionLifter:
+    """Builds one region function.  Semantics functions get this as `c`."""
 
-    def __init__(self, module, name, start_pc, smc_checks=True, chain=True):
+    def __init__(self, module, name, smc_checks=True, chain=True):
         self.module = module
         self.fn = ir.Function(module, BLOCK_FNTY, name)
         self.state, self.mem, self.pflags = self.fn.args
         self.state.add_attribute("noalias")
         self.entry = self.fn.append_basic_block("entry")
         self.eb = ir.IRBuilder(self.entry)          # allocas + initial loads
-        body = self.fn.append_basic_block("i0")
-        self.b = ir.IRBuilder(body)
-        self.first_body = body
+        self.b = ir.IRBuilder()
         self.leave = self.fn.append_basic_block("leave")
         self.lb = ir.IRBuilder(self.leave)
         self.phi_pc = self.lb.phi(I64, "npc")
@@ -66,14 +70,33 @@ class BlockLifter:
         self.regs = {}          # key -> (alloca, type, state offset)
         self.written = set()
         self.slots = []         # (global name, target pc)
-        self.start_pc = start_pc
-        self.pc = start_pc
+        self.blocks = {}        # guest block pc -> its first LLVM block
+        self.stubs = []         # (LLVM block, target pc, branch pc): direct branches
+        self.pc = 0
         self.word = 0
         self.terminated = False
         self.smc_checks = smc_checks
         self.chain = chain
         self._labels = 0
-        self._loophead = None
+        self._fault = None
+
+    def begin_block(self, pc):
+        """Start lifting the guest block at pc."""
+        bb = self.fn.append_basic_block(f"g{pc:x}")
+        self.blocks[pc] = bb
+        self.b.position_at_end(bb)
+        self.pc = pc
+        self.terminated = False
+        self.first_stub = len(self.stubs)
+
+    def end_block(self, fallthrough_pc):
+        if not self.terminated:
+            self.exit_direct(fallthrough_pc)
+            self.terminated = True
+
+    def block_targets(self):
+        """Direct branch targets of the block lifted last."""
+        return [t for _, t, _ in self.stubs[self.first_stub:]]
 
     # -- state access -----------------------------------------------------
     def field_ptr(self, offset, builder=None):
@@ -199,32 +222,34 @@ class BlockLifter:
         return g
 
     def exit_direct(self, target):
-        """Jump to a known guest address (chains through a link slot).
-
-        A branch back to the block's own start stays inside the function
-        (registers remain in SSA across iterations); the exit request is
-        polled on that back edge."""
-        if self.chain and target == self.start_pc:
-            self.b.branch(self._loop_head())
+        """Jump to a known guest address: inside the region a plain branch,
+        else through a link slot (resolved in finish())."""
+        if not self.chain:
+            self._to_leave(target, None, ExitReason.STEP, 0)
             return
-        slot = self._slot(target) if self.chain else None
-        self._to_leave(target, slot, ExitReason.NONE if self.chain else ExitReason.STEP, 0)
+        stub = self.new_block(f"to{target:x}_")
+        self.stubs.append((stub, target, self.pc))
+        self.b.branch(stub)
 
-    def _loop_head(self):
-        if self._loophead is None:
-            head = self._loophead = self.fn.append_basic_block("loophead")
-            saved = self.b
-            self.b = ir.IRBuilder(head)
-            # An atomic load: another thread may set exit_request at any time.
-            req = self.b.load_atomic(self.field_ptr(OFFSET["exit_request"]), "monotonic", 4,
-                                     typ=I32)
-            stop = self.b.icmp_unsigned("!=", req, const(I32, 0))
-            out = self.new_block("loopexit")
-            self.b.cbranch(stop, out, self.first_body)
-            self.b.position_at_end(out)
-            self._to_leave(self.start_pc, None, ExitReason.NONE, 0)
-            self.b = saved
-        return self._loophead
+    def _resolve_stubs(self):
+        saved = self.b
+        for stub, target, src in self.stubs:
+            self.b = b = ir.IRBuilder(stub)
+            bb = self.blocks.get(target)
+            if bb is None:
+                self._to_leave(target, self._slot(target), ExitReason.NONE, 0)
+            elif target <= src:
+                # A backward edge: every guest loop has one; poll the exit
+                # request here (atomic: another thread may set it).
+                req = b.load_atomic(self.field_ptr(OFFSET["exit_request"]), "monotonic", 4,
+                                    typ=I32)
+                out = self.new_block("loopexit")
+                b.cbranch(b.icmp_unsigned("!=", req, const(I32, 0)), out, bb)
+                b.position_at_end(out)
+                self._to_leave(target, None, ExitReason.NONE, 0)
+            else:
+                b.branch(bb)
+        self.b = saved
 
     def exit_indirect(self, target):
         """Jump to a computed guest address (block table lookup)."""
@@ -261,55 +286,74 @@ class BlockLifter:
         raise Undefined()
 
     # -- guest memory -------------------------------------------------------
-    def _page_ok(self, addr, need_mask, need_value):
+    def _page_flags(self, addr):
+        """Flags byte of the page holding addr (0 beyond the address limit)."""
         b = self.b
         idx = b.lshr(addr, const(I64, PAGE_SHIFT))
-        fl = b.load(b.gep(self.pflags, [idx], source_etype=I8), typ=I8)
-        return b.icmp_unsigned("==", b.and_(fl, const(I8, need_mask)), const(I8, need_value))
+        idx = b.call(self._intrinsic("llvm.umin.i64", I64, [I64, I64]),
+                     [idx, const(I64, NPAGES)])
+        return b.load(b.gep(self.pflags, [idx], source_etype=I8), typ=I8)
+
+    def _intrinsic(self, name, ret, args):
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
+        return fn
 
     def check_access(self, addr, size, write):
-        """Inline page-flags check; on failure exit with precise state."""
+        """Inline page-flags check; on failure exit with precise state.
+
+        Loads need PAGE_READ; stores need PAGE_WRITE and, unless this is a
+        single-step translation, no PAGE_CODE (a store into translated code
+        exits as SMC).  Both the first and the last byte's page are checked.
+        """
         b = self.b
-        if write:
-            if self.smc_checks:
-                mask, val = PAGE_WRITE | PAGE_CODE, PAGE_WRITE
-            else:
-                mask, val = PAGE_WRITE, PAGE_WRITE
-        else:
-            mask, val = PAGE_READ, PAGE_READ
-        in_range = b.icmp_unsigned("==", b.lshr(addr, const(I64, ADDR_BITS)), const(I64, 0))
-        last = b.add(addr, const(I64, size - 1)) if size > 1 else addr
-        last_ok = b.icmp_unsigned("==", b.lshr(last, const(I64, ADDR_BITS)), const(I64, 0))
-        ok_bb = self.new_block("memok")
-        chk = self.new_block("memchk")
-        bad = self.new_block("memfault")
-        b.cbranch(b.and_(in_range, last_ok), chk, bad)
-        b.position_at_end(chk)
-        ok = self._page_ok(addr, mask, val)
+        fl = self._page_flags(addr)
         if size > 1:
-            ok = b.and_(ok, self._page_ok(last, mask, val))
-        b.cbranch(ok, ok_bb, bad)
-        b.position_at_end(bad)
-        if write and self.smc_checks:
-            # Distinguish a store into translated code from a real fault.
-            fl = self._page_ok(addr, PAGE_WRITE, PAGE_WRITE)
-            if size > 1:
-                fl = b.and_(fl, self._page_ok(last, PAGE_WRITE, PAGE_WRITE))
-            fl = b.and_(fl, b.and_(in_range, last_ok))
-            reason = b.select(fl, const(I32, ExitReason.SMC), const(I32, ExitReason.FAULT_WRITE))
-            self._to_leave_dyn(reason, addr)
+            fl = b.and_(fl, self._page_flags(b.add(addr, const(I64, size - 1))))
+        if write:
+            mask = PAGE_WRITE | (PAGE_CODE if self.smc_checks else 0)
+            ok = b.icmp_unsigned("==", b.and_(fl, const(I8, mask)), const(I8, PAGE_WRITE))
         else:
-            self._to_leave(self.pc, None,
-                           ExitReason.FAULT_WRITE if write else ExitReason.FAULT_READ, addr)
+            ok = b.icmp_unsigned("!=", b.and_(fl, const(I8, PAGE_READ)), const(I8, 0))
+        ok_bb = self.new_block("memok")
+        bad = self.new_block("memfault")
+        b.cbranch(ok, ok_bb, bad).set_weights([1 << 20, 1])
+        b.position_at_end(bad)
+        shared = self._fault_block()
+        self._fault_pc.add_incoming(const(I64, self.pc), bad)
+        self._fault_addr.add_incoming(addr, bad)
+        self._fault_size.add_incoming(const(I64, size), bad)
+        self._fault_write.add_incoming(const(I1, 1 if write else 0), bad)
+        b.branch(shared)
         b.position_at_end(ok_bb)
 
-    def _to_leave_dyn(self, reason, info):
-        cur = self.b.block
-        self.phi_pc.add_incoming(const(I64, self.pc), cur)
-        self.phi_slot.add_incoming(ir.Constant(PTR, None), cur)
-        self.phi_reason.add_incoming(reason, cur)
-        self.phi_info.add_incoming(info, cur)
-        self.b.branch(self.leave)
+    def _fault_block(self):
+        """The function's one memory-fault path: FAULT_READ, FAULT_WRITE or
+        SMC (a write whose pages are writable but hold translated code)."""
+        if self._fault is None:
+            blk = self._fault = self.fn.append_basic_block("fault")
+            saved = self.b
+            fb = self.b = ir.IRBuilder(blk)
+            self._fault_pc = fb.phi(I64, "fpc")
+            self._fault_addr = fb.phi(I64, "faddr")
+            self._fault_size = fb.phi(I64, "fsize")
+            self._fault_write = fb.phi(I1, "fwrite")
+            fl = self._page_flags(self._fault_addr)
+            last = fb.sub(fb.add(self._fault_addr, self._fault_size), const(I64, 1))
+            fl = fb.and_(fl, self._page_flags(last))
+            writable = fb.icmp_unsigned("!=", fb.and_(fl, const(I8, PAGE_WRITE)), const(I8, 0))
+            smc = fb.and_(self._fault_write, writable) if self.smc_checks else const(I1, 0)
+            reason = fb.select(smc, const(I32, ExitReason.SMC),
+                               fb.select(self._fault_write, const(I32, ExitReason.FAULT_WRITE),
+                                         const(I32, ExitReason.FAULT_READ)))
+            self.phi_pc.add_incoming(self._fault_pc, blk)
+            self.phi_slot.add_incoming(ir.Constant(PTR, None), blk)
+            self.phi_reason.add_incoming(reason, blk)
+            self.phi_info.add_incoming(self._fault_addr, blk)
+            fb.branch(self.leave)
+            self.b = saved
+        return self._fault
 
     def host_ptr(self, addr):
         return self.b.gep(self.mem, [addr], source_etype=I8)
@@ -330,11 +374,16 @@ class BlockLifter:
         inst.align = 1
 
     # -- finishing -------------------------------------------------------------
-    def finish(self, fallthrough_pc):
-        """Close the function: fallthrough exit, entry branch, leave block."""
-        if not self.terminated:
-            self.exit_direct(fallthrough_pc)
-        self.eb.branch(self.first_body)
+    def finish(self):
+        """Close the function: resolve branches, entry switch, leave block."""
+        self._resolve_stubs()
+        pc = self.eb.load(self.field_ptr(OFFSET["pc"], self.eb), typ=I64)
+        default = self.new_block("noentry")
+        sw = self.eb.switch(pc, default)
+        for gpc, bb in self.blocks.items():
+            sw.add_case(const(I64, gpc), bb)
+        self.b = ir.IRBuilder(default)
+        self._to_leave(pc, None, ExitReason.MISS, 0)
         lb = self.lb
         for key in sorted(self.written, key=str):
             slot, ty, off = self.regs[key]
@@ -351,15 +400,16 @@ class BlockLifter:
         self._emit_chain(ir.IRBuilder(chain_bb))
 
     def _emit_chain(self, cb):
-        """Chain: linked slot if any, else one probe of the block table."""
+        """Chain: through the linked slot if any; an unlinked slot asks the
+        dispatcher to link it; an indirect target goes to the shared table
+        probe (emu_probe, in the dispatcher module)."""
         fn = self.fn
-        req = cb.load(self.field_ptr(OFFSET["exit_request"], cb), typ=I32)
+        req = cb.load_atomic(self.field_ptr(OFFSET["exit_request"], cb), "monotonic", 4, typ=I32)
         stop = cb.icmp_unsigned("!=", req, const(I32, 0))
         ret_bb = fn.append_basic_block("ret")
         go_bb = fn.append_basic_block("go")
         cb.cbranch(stop, ret_bb, go_bb)
-        rb = ir.IRBuilder(ret_bb)
-        rb.ret_void()
+        ir.IRBuilder(ret_bb).ret_void()
         gb = ir.IRBuilder(go_bb)
         has_slot = gb.icmp_unsigned("!=", self.phi_slot, ir.Constant(PTR, None))
         slot_bb = fn.append_basic_block("viaslot")
@@ -375,17 +425,9 @@ class BlockLifter:
         ub.store(ub.ptrtoint(self.phi_slot, I64), self.field_ptr(OFFSET["link_req"], ub))
         ub.ret_void()
         pb = ir.IRBuilder(probe_bb)
-        table = pb.load(self.field_ptr(OFFSET["table"], pb), typ=I64)
-        mask = pb.load(self.field_ptr(OFFSET["table_mask"], pb), typ=I64)
-        idx = pb.and_(pb.lshr(self.phi_pc, const(I64, 2)), mask)
-        eaddr = pb.add(table, pb.shl(idx, const(I64, 4)))
-        epc = pb.load(pb.inttoptr(eaddr, PTR), typ=I64)
-        efn = pb.load(pb.inttoptr(pb.add(eaddr, const(I64, 8)), PTR), typ=PTR)
-        hit = pb.and_(pb.icmp_unsigned("==", epc, self.phi_pc),
-                      pb.icmp_unsigned("!=", efn, ir.Constant(PTR, None)))
-        pjump_bb = fn.append_basic_block("pjump")
-        pb.cbranch(hit, pjump_bb, ret_bb)
-        for bb, tgt in ((jump_bb, target), (pjump_bb, efn)):
-            jb = ir.IRBuilder(bb)
-            jb.call(_callable(tgt, BLOCK_FNTY), list(fn.args), tail="musttail")
-            jb.ret_void()
+        probe = self.module.globals.get(PROBE_NAME) or ir.Function(self.module, BLOCK_FNTY, PROBE_NAME)
+        pb.call(probe, list(fn.args), tail="musttail")
+        pb.ret_void()
+        jb = ir.IRBuilder(jump_bb)
+        jb.call(_callable(target, BLOCK_FNTY), list(fn.args), tail="musttail")
+        jb.ret_void()

@@ -443,67 +443,70 @@ def int_to_fp(c, fmt, v, unsigned, fbits=0):
 def _nan_convert(c, src, dst, x):
     """FPConvertNaN: keep the sign and the top fraction bits, quiet it."""
     b = c.b
+    dty = like(x.type, dst.ity)
     sign = b.lshr(x, K(x.type, src.bits - 1))
     frac = b.and_(x, K(x.type, (1 << src.mbits) - 1))
     d = src.mbits - dst.mbits
     frac = b.lshr(frac, K(x.type, d)) if d > 0 else frac
     if src.bits > dst.bits:
-        sign, frac = b.trunc(sign, dst.ity), b.trunc(frac, dst.ity)
+        sign, frac = b.trunc(sign, dty), b.trunc(frac, dty)
     elif src.bits < dst.bits:
-        sign, frac = b.zext(sign, dst.ity), b.zext(frac, dst.ity)
+        sign, frac = b.zext(sign, dty), b.zext(frac, dty)
     if d < 0:
-        frac = b.shl(frac, K(frac.type, -d))
-    r = b.or_(b.shl(sign, K(sign.type, dst.bits - 1)), frac)
-    return b.or_(r, K(r.type, dst.inf | dst.qbit))
+        frac = b.shl(frac, K(dty, -d))
+    r = b.or_(b.shl(sign, K(dty, dst.bits - 1)), frac)
+    return b.or_(r, K(dty, dst.inf | dst.qbit))
 
 
 def _to_half(c, src, x):
     """Round S/D bits (not NaN) to half-precision bits, nearest even."""
     b = c.b
     t = x.type
-    sign = b.trunc(b.lshr(x, K(t, src.bits - 1)), I16)
-    e = b.and_(b.lshr(x, K(t, src.mbits)), K(t, (1 << src.ebits) - 1))
-    e = b.sub(b.zext(e, I64) if t != I64 else e, const(I64, src.bias))   # unbiased
-    mant = b.and_(x, K(t, (1 << src.mbits) - 1))
-    mant = b.zext(mant, I64) if t != I64 else mant
+    w = like(t, I64)
+
+    def k(v):
+        return K(w, v)
+
+    def wide(v):
+        return b.zext(v, w) if src.bits < 64 else v
+    sign = b.trunc(b.lshr(x, K(t, src.bits - 1)), like(t, I16))
+    e = b.sub(wide(b.and_(b.lshr(x, K(t, src.mbits)), K(t, (1 << src.ebits) - 1))), k(src.bias))
+    mant = wide(b.and_(x, K(t, (1 << src.mbits) - 1)))
     drop = src.mbits - 10
-    normal = b.icmp_signed(">=", e, const(I64, -14))
-    m = b.select(normal, mant, b.or_(mant, const(I64, 1 << src.mbits)))
-    extra = b.sub(const(I64, -14), e)
-    s = b.select(normal, const(I64, drop),
-                 b.add(const(I64, drop), b.select(b.icmp_signed(">", extra, const(I64, drop + 12)),
-                                                  const(I64, drop + 12), extra)))
-    s = b.select(b.icmp_signed(">", s, const(I64, 63)), const(I64, 63), s)
-    base = b.select(normal, b.shl(b.add(e, const(I64, 15)), const(I64, 10)), const(I64, 0))
+    normal = b.icmp_signed(">=", e, k(-14))
+    m = b.select(normal, mant, b.or_(mant, k(1 << src.mbits)))
+    extra = ucall(c, "smin", b.sub(k(-14), e), k(12))
+    s = b.select(normal, k(drop), b.add(k(drop), extra))
+    base = b.select(normal, b.shl(b.add(e, k(15)), k(10)), k(0))
     q = b.lshr(m, s)
-    rem = b.and_(m, b.sub(b.shl(const(I64, 1), s), const(I64, 1)))
-    half = b.shl(const(I64, 1), b.sub(s, const(I64, 1)))
-    up = b.or_(b.icmp_unsigned(">", rem, half),
-               b.and_(b.icmp_unsigned("==", rem, half), b.trunc(q, I1)))
-    h = b.add(b.add(base, q), b.zext(up, I64))
-    big = b.icmp_signed(">", e, const(I64, 15))
-    h = b.select(big, const(I64, 0x7C00), h)
-    return b.or_(b.shl(sign, const(I16, 15)), b.trunc(h, I16))
+    rem = b.and_(m, b.sub(b.shl(k(1), s), k(1)))
+    hb = b.shl(k(1), b.sub(s, k(1)))
+    up = b.or_(b.icmp_unsigned(">", rem, hb),
+               b.and_(b.icmp_unsigned("==", rem, hb), b.trunc(q, like(t, I1))))
+    h = b.add(b.add(base, q), b.zext(up, w))
+    h = b.select(b.icmp_signed(">", e, k(15)), k(0x7C00), h)
+    return b.or_(b.shl(sign, K(sign.type, 15)), b.trunc(h, sign.type))
 
 
 def _from_half(c, dst, h):
     """Exact half bits (not NaN) -> S/D bits."""
     b = c.b
-    t = dst.ity
-    sign = b.shl(b.zext(b.lshr(h, const(I16, 15)), t), K(t, dst.bits - 1))
-    e = b.zext(b.and_(b.lshr(h, const(I16, 10)), const(I16, 0x1F)), t)
-    mant = b.zext(b.and_(h, const(I16, 0x3FF)), t)
+    t = like(h.type, dst.ity)
+    sign = b.shl(b.zext(b.lshr(h, K(h.type, 15)), t), K(t, dst.bits - 1))
+    e = b.zext(b.and_(b.lshr(h, K(h.type, 10)), K(h.type, 0x1F)), t)
+    mant = b.zext(b.and_(h, K(h.type, 0x3FF)), t)
     normal = b.or_(b.shl(b.add(e, K(t, dst.bias - 15)), K(t, dst.mbits)),
                    b.shl(mant, K(t, dst.mbits - 10)))
-    sub = iv(c, dst, b.fmul(b.uitofp(mant, dst.fty), ir.Constant(dst.fty, 2.0 ** -24)))
-    inf = K(t, dst.inf)
+    ft = like(h.type, dst.fty)
+    sub = iv(c, dst, b.fmul(b.uitofp(mant, ft), K(ft, 2.0 ** -24)))
     r = b.select(b.icmp_unsigned("==", e, K(t, 0)), sub,
-                 b.select(b.icmp_unsigned("==", e, K(t, 31)), inf, normal))
+                 b.select(b.icmp_unsigned("==", e, K(t, 31)), K(t, dst.inf), normal))
     return b.or_(r, sign)
 
 
 def fcvt(c, src, dst, x):
-    """FPConvert between formats (round to nearest even, ARM NaN rules)."""
+    """FPConvert between formats (round to nearest even, ARM NaN rules);
+    x is integer bits, scalar or vector."""
     b = c.b
     if src.bits != 16:
         x = flush(c, src, x)
@@ -513,9 +516,30 @@ def fcvt(c, src, dst, x):
     elif dst.bits == 16:
         r = _to_half(c, src, x)
     elif src.bits > dst.bits:
-        r = flush(c, dst, iv(c, dst, b.fptrunc(fv(c, src, x), dst.fty)))
+        r = flush(c, dst, iv(c, dst, b.fptrunc(fv(c, src, x), like(x.type, dst.fty))))
     else:
-        r = iv(c, dst, b.fpext(fv(c, src, x), dst.fty))
+        r = iv(c, dst, b.fpext(fv(c, src, x), like(x.type, dst.fty)))
+    nan = _nan_convert(c, src, dst, x)
+    nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
+    fpsr_raise(c, [(issnan, IOC)])
+    return b.select(isnan, nan, r)
+
+
+def fcvt_round_odd(c, x):
+    """FCVTXN: double -> single with round-to-odd (scalar or vector bits)."""
+    b = c.b
+    src, dst = FMT[64], FMT[32]
+    x = flush(c, src, x)
+    isnan, issnan, _ = process_nan1(c, src, x)
+    f = fv(c, src, x)
+    r = b.fptrunc(f, like(x.type, dst.fty))
+    back = b.fpext(r, f.type)
+    rb = iv(c, dst, r)
+    exact = b.fcmp_ordered("==", back, f)
+    away = b.fcmp_ordered(">", ucall(c, "fabs", back), ucall(c, "fabs", f))
+    trunc = b.select(away, b.sub(rb, K(rb.type, 1)), rb)
+    r = b.select(exact, rb, b.or_(trunc, K(rb.type, 1)))
+    r = flush(c, dst, r)
     nan = _nan_convert(c, src, dst, x)
     nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
     fpsr_raise(c, [(issnan, IOC)])
