@@ -35,7 +35,9 @@ def build_parser():
     r.add_argument("--stats", action="store_true",
                    help="print EMU_BLOCK_STATS {json} on stderr at exit (also EMU_BLOCK_STATS=1)")
     r.add_argument("--no-batch", action="store_true", help="translate one block per LLVM module")
-    r.add_argument("--opt", type=int, default=1, choices=(0, 1), help="LLVM optimisation (0/1)")
+    r.add_argument("--tier", default="auto", choices=("auto", "1", "2"),
+                   help="auto: quick tier-1 code, hot regions recompiled optimised (default); "
+                        "1 or 2: one tier only")
     r.add_argument("program")
     r.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -66,7 +68,8 @@ def main(argv=None):
     try:
         proc = runtime.Process.create(ns.program, [ns.program] + ns.args, envp,
                                       rootfs=ns.rootfs, strace=ns.strace, stats=stats,
-                                      batch=not ns.no_batch, opt_level=ns.opt)
+                                      batch=not ns.no_batch,
+                                      tiering=ns.tier if ns.tier == "auto" else int(ns.tier))
     except runtime.LoadError as e:
         return _fail(str(e))
     return proc.run()

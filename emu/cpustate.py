@@ -95,3 +95,4 @@ class ExitReason(enum.IntEnum):
     STEP = 10       # a single-step translation finished
     ALIGN = 11      # misaligned exclusive/atomic access; exit_info = address
     HLT = 12        # HLT / UDF-class trap; exit_info = word
+    HOT = 13        # a tier-1 region's execution counter reached the threshold

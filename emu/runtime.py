@@ -48,7 +48,7 @@ class Process:
 
     @classmethod
     def create(cls, path, argv, envp, rootfs=None, strace=False, stats=False,
-               batch=True, opt_level=1):
+               batch=True, tiering="auto"):
         self = cls()
         self.stats_enabled = stats
         self.mem = GuestMemory()
@@ -59,7 +59,7 @@ class Process:
         self.kernel = Kernel(self.mem, self.space, rootfs=rootfs, exe_path=path,
                              strace=strace)
         self.kernel.cmdline = list(argv)
-        self.translator = Translator(self.cpu, self.mem, opt_level=opt_level, batch=batch)
+        self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch)
         cpu = self.cpu
         cpu.pc = info.entry
         cpu.sp = info.sp
@@ -88,6 +88,8 @@ class Process:
                     r = tr.step(cpu.pc)
                     if r != ExitReason.STEP:
                         self._fatal(r, cpu.exit_info)
+                elif reason == ExitReason.HOT:
+                    tr.promote(cpu.pc)
                 elif reason == ExitReason.REQUEST:
                     cpu.exit_request = 0
                 else:
@@ -133,10 +135,13 @@ class Process:
             "decode_s": tr.get("decode_s", 0.0),
             "lift_s": tr.get("lift_s", 0.0),
             "compile_s": tr.get("compile_s", 0.0),
+            "compile2_s": tr.get("compile2_s", 0.0),
+            "regions": tr.get("regions", 0),
+            "promotions": tr.get("promotions", 0),
             "links": tr.get("links", 0),
             "dispatch_lookups": tr.get("dispatch_lookups", 0),
             "invalidations": tr.get("invalidations", 0),
-            "blocks_invalidated": tr.get("blocks_invalidated", 0),
+            "regions_invalidated": tr.get("regions_invalidated", 0),
             "steps": tr.get("steps", 0),
             "code_pages": tr.get("code_pages", 0),
             "exits": dict(self.exits),

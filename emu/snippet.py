@@ -81,6 +81,9 @@ def run_snippet(words, regs=None, sp=None, nzcv=0, vregs=None, fpcr=0, fpsr=0,
             if not tr.translate(cpu.pc):
                 return SnippetResult(cpu, mem, ExitReason.FAULT_EXEC, cpu.pc)
             continue
+        if reason == ExitReason.HOT:
+            tr.promote(cpu.pc)
+            continue
         if reason == ExitReason.SMC:
             tr.invalidate_pages(cpu.exit_info >> 12, cpu.exit_info >> 12)
             r = tr.step(cpu.pc)

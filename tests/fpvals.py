@@ -77,20 +77,67 @@ def fp_hook(bits):
             for k in range(128 // bits):
                 v |= fp_value(rng, bits) << (k * bits)
             st["vregs"][n] = v
+        _copy_neighbours(rng, st, 0.15)
     return hook
 
 
-def mixed_hook(rng, st):
-    """Some V registers hold doubles, some floats, some random bits."""
+MINNORM = {32: 0x00800000, 64: 0x0010000000000000}
+
+
+def _fz_tiny(uv, jv, fpcr):
+    """The one documented FZ deviation (translator/isa/fp.py KNOWN
+    LIMITATIONS): ARM flushes a result that is tiny *before* rounding, we
+    flush after rounding, so a result that rounds up to the smallest normal
+    number is +-0 in Unicorn (= ARM) and +-MinNormal here.  True when every
+    differing 32- or 64-bit lane shows exactly that."""
+    if not fpcr & (1 << 24):
+        return False
+    for w in (64, 32):
+        ok = True
+        for k in range(128 // w):
+            a = (uv >> (k * w)) & ((1 << w) - 1)
+            b = (jv >> (k * w)) & ((1 << w) - 1)
+            sign = 1 << (w - 1)
+            if a != b and not (a & ~sign == 0 and b & ~sign == MINNORM[w] and a & sign == b & sign):
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+def _copy_neighbours(rng, st, prob):
+    """Make some registers equal to the previous one (x op x cases, and
+    operands that hit the same edge value in the same lane)."""
+    for n in range(1, 32):
+        if rng.random() < prob:
+            st["vregs"][n] = st["vregs"][n - 1]
+
+
+def int_hook(rng, st):
+    """V registers get lanes (mostly of one width per case) filled with
+    integer edge values (0, 1, -1, MIN, MAX ...), small signed shift counts
+    and random bits; some registers repeat their neighbour."""
+    case_e = rng.choice((8, 16, 32, 64))
     for n in range(32):
-        k = rng.random()
-        if k < 0.4:
-            st["vregs"][n] = fp_value(rng, 64) | (fp_value(rng, 64) << 64)
-        elif k < 0.8:
-            st["vregs"][n] = sum(fp_value(rng, 32) << (32 * i) for i in range(4))
+        e = case_e if rng.random() < 0.8 else rng.choice((8, 16, 32, 64))
+        m = (1 << e) - 1
+        edges = [0, 1, 2, m, m - 1, 1 << (e - 1), (1 << (e - 1)) - 1, (1 << (e - 1)) + 1]
+        v = 0
+        for k in range(128 // e):
+            r = rng.random()
+            if r < 0.35:
+                x = rng.getrandbits(e)
+            elif r < 0.75:
+                x = rng.choice(edges)
+            else:
+                x = rng.randrange(-e - 3, e + 4) & m
+            v |= x << (k * e)
+        st["vregs"][n] = v
+    _copy_neighbours(rng, st, 0.3)
 
 
-def _diff(u, j, fpsr_mask):
+def _diff(u, j, fpsr_mask, fpcr=0):
     diffs = []
     if u["error"] is not None or j["reason"] != ExitReason.BRK:
         if not (u["error"] is not None and j["reason"] != ExitReason.BRK):
@@ -103,7 +150,7 @@ def _diff(u, j, fpsr_mask):
         if u[k] != j[k]:
             diffs.append(f"{k}: unicorn={u[k]:#x} jit={j[k]:#x}")
     for n in range(32):
-        if u["v"][n] != j["v"][n]:
+        if u["v"][n] != j["v"][n] and not _fz_tiny(u["v"][n], j["v"][n], fpcr):
             diffs.append(f"v{n}: unicorn={u['v'][n]:#034x} jit={j['v'][n]:#034x}")
     if (u["fpsr"] ^ j["fpsr"]) & fpsr_mask:
         diffs.append(f"fpsr&{fpsr_mask:#x}: unicorn={u['fpsr']:#x} jit={j['fpsr']:#x}")
@@ -124,5 +171,5 @@ def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=Non
             hook(rng, st)
         u = run_unicorn(words, st, fpcr)
         j = run_jit(words, st, fpcr)
-        diffs = _diff(u, j, fpsr_mask)
+        diffs = _diff(u, j, fpsr_mask, fpcr)
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])

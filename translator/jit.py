@@ -19,8 +19,11 @@ from .compiler import Compiler
 from .dispatcher import BlockTable, build_dispatcher, build_counter, build_probe, DISPATCH_NAME
 from .lifter import RegionLifter, Undefined
 
-BATCH_BLOCKS = 24          # blocks per module at most
-BATCH_INSNS = 800          # guest instructions per module at most
+BATCH_BLOCKS = 24          # blocks per region at most
+BATCH_INSNS = 800          # guest instructions per region at most
+HOT_THRESHOLD = 2000       # region entries + backward branches before tier 2
+TIER2_BLOCKS = 96          # a promoted region re-discovers up to this many blocks
+TIER2_INSNS = 3000
 
 _DISPATCH_CFUNC = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p,
                                    ctypes.c_void_p)
@@ -28,9 +31,10 @@ _DISPATCH_CFUNC = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_vo
 
 class Region:
     """One compiled region: its function, entry pcs, link slots, pages."""
-    __slots__ = ("fn", "entries", "slots", "pages", "ninsns")
+    __slots__ = ("fn", "entries", "slots", "pages", "ninsns", "tier")
 
-    def __init__(self, entries, pages, ninsns):
+    def __init__(self, entries, pages, ninsns, tier):
+        self.tier = tier
         self.entries = entries          # guest pcs of its blocks
         self.pages = pages              # guest pages its code came from
         self.ninsns = ninsns
@@ -39,10 +43,13 @@ class Region:
 
 
 class Translator:
-    def __init__(self, cpu, mem, opt_level=1, batch=True):
+    def __init__(self, cpu, mem, tiering="auto", batch=True):
+        """tiering: "auto" (tier 1, hot regions promoted to tier 2), 1 or 2."""
         self.cpu = cpu
         self.mem = mem
-        self.compiler = Compiler(opt_level)
+        self.tiering = tiering
+        self.compiler = Compiler(2 if tiering == 2 else 1)
+        self._compiler2 = None
         self.table = BlockTable(cpu)
         self.blocks = {}                       # pc -> Block
         self.page_blocks = defaultdict(set)    # page -> {pc}
@@ -50,15 +57,31 @@ class Translator:
         self.stats = Counter()
         self.times = Counter()
         self._serial = 0
-        mod = self.compiler.new_module("dispatch")
+        mod = self._runtime_module(self.compiler)
         build_dispatcher(mod)
-        build_counter(mod)
-        build_probe(mod)
         fns, _ = self.compiler.compile(mod, [DISPATCH_NAME])
         self._dispatch = _DISPATCH_CFUNC(fns[DISPATCH_NAME])
         self.compiler.count = 0
         self.compiler.seconds = 0.0
         mem.on_code_change = self.invalidate_pages
+
+    @staticmethod
+    def _runtime_module(compiler):
+        """Helpers every engine needs its own copy of (blocks call them)."""
+        mod = compiler.new_module("runtime")
+        build_counter(mod)
+        build_probe(mod)
+        return mod
+
+    @property
+    def compiler2(self):
+        if self._compiler2 is None:
+            c2 = Compiler(2)
+            c2.compile(self._runtime_module(c2))
+            c2.count = 0
+            c2.seconds = 0.0
+            self._compiler2 = c2
+        return self._compiler2
 
     # -- running ------------------------------------------------------------
     def run(self):
@@ -82,27 +105,52 @@ class Translator:
         a limit.  Returns False when pc is not in executable memory."""
         if self.fetch_word(pc) is None:
             return False
-        module = self.compiler.new_module(f"m{self._serial}")
-        region, lifter = self._lift(module, pc, batch=self.batch)
+        tier = 2 if self.tiering == 2 else 1
+        self._build(tier, [pc], self.batch)
+        return True
+
+    def promote(self, pc):
+        """Recompile the hot region holding block pc at tier 2."""
+        region = self.blocks.get(pc)
+        if region is None or region.tier == 2:
+            return
+        self.stats["promotions"] += 1
+        self._build(2, region.entries, True, promote=True)
+
+    def _build(self, tier, entries, batch, promote=False):
+        compiler = self.compiler2 if tier == 2 else self.compiler
+        module = compiler.new_module(f"m{self._serial}")
+        hot = HOT_THRESHOLD if (tier == 1 and self.tiering == "auto") else 0
+        region, lifter = self._lift(module, entries, batch=batch, hot_threshold=hot, tier=tier,
+                                    promote=promote)
+        if tier == 2:
+            self.stats["insns_translated_tier2"] += region.ninsns
         t0 = time.perf_counter()
-        fns, gls = self.compiler.compile(module, [lifter.fn.name], [n for n, _ in lifter.slots])
-        self.times["compile_s"] += time.perf_counter() - t0
+        fns, gls = compiler.compile(module, [lifter.fn.name], [n for n, _ in lifter.slots])
+        self.times["compile_s" if tier == 1 else "compile2_s"] += time.perf_counter() - t0
         self.stats["modules_compiled"] += 1
         region.fn = fns[lifter.fn.name]
         region.slots = [gls[n] for n, _ in lifter.slots]
         self._install(region)
-        return True
 
-    def _lift(self, module, pc, batch=False, smc_checks=True, chain=True, limit=None):
+    def _lift(self, module, entries, batch=False, smc_checks=True, chain=True, limit=None,
+              hot_threshold=0, tier=1, promote=False):
+        """Lift the blocks at `entries` (and, if batch, what they reach)."""
         self._serial += 1
-        lifter = RegionLifter(module, f"r{pc:x}_{self._serial}",
-                              smc_checks=smc_checks, chain=chain)
-        todo = [pc]
+        pc = entries[0]
+        wanted = set(entries)
+        lifter = RegionLifter(module, f"r{pc:x}_{self._serial}", smc_checks=smc_checks,
+                              chain=chain, hot_threshold=hot_threshold)
+        todo = list(entries)
         ninsns = 0
         pages = set()
-        while todo and len(lifter.blocks) < BATCH_BLOCKS and ninsns < BATCH_INSNS:
+        # A first translation skips blocks translated elsewhere (reached
+        # through link slots); a promotion takes them in, so hot loops close
+        # inside the tier-2 region.
+        max_blocks, max_insns = (TIER2_BLOCKS, TIER2_INSNS) if promote else (BATCH_BLOCKS, BATCH_INSNS)
+        while todo and len(lifter.blocks) < max_blocks and ninsns < max_insns:
             p = todo.pop(0)
-            if p in lifter.blocks or (p != pc and p in self.blocks):
+            if p in lifter.blocks or (not promote and p not in wanted and p in self.blocks):
                 continue
             t0 = time.perf_counter()
             insns = decoder.decode_block(self.fetch_word, p, limit or decoder.MAX_BLOCK_INSNS)
@@ -143,19 +191,27 @@ class Translator:
         lifter.finish()
         self.times["lift_s"] += time.perf_counter() - t0
         self.stats["regions"] += 1
-        return Region(list(lifter.blocks), sorted(pages), ninsns), lifter
+        return Region(list(lifter.blocks), sorted(pages), ninsns, tier), lifter
 
     def _install(self, region):
+        """Make `region` the owner of its entries.  A region that loses an
+        entry is unlinked (slots re-link to the new owner on next use) and
+        dropped once it owns no entry at all."""
+        losers = {}
         for pc in region.entries:
             old = self.blocks.get(pc)
             if old is not None and old is not region:
-                self._drop(old)
-        for pc in region.entries:
+                losers[id(old)] = old
             self.blocks[pc] = region
             self.table.insert(pc, region.fn)
         for p in region.pages:
             self.page_blocks[p].add(region)
             self.mem.mark_code(p)
+        if losers:
+            for old in losers.values():
+                if not any(self.blocks.get(pc) is old for pc in old.entries):
+                    self._drop(old)
+            self._unlink({old.fn for old in losers.values()})
 
     def _drop(self, region):
         for pc in region.entries:
@@ -182,7 +238,10 @@ class Translator:
             return
         self.stats["invalidations"] += 1
         self.stats["regions_invalidated"] += len(dropped)
-        # Unlink every slot that points into a dropped region.
+        self._unlink(dropped)
+
+    def _unlink(self, dropped):
+        """Clear every link slot that points into a dropped region."""
         for region in set(self.blocks.values()):
             for s in region.slots:
                 cell = ctypes.c_uint64.from_address(s)
@@ -195,7 +254,7 @@ class Translator:
         """Run one instruction at pc without SMC checks and without caching
         (used to complete a store into a page holding translated code)."""
         module = self.compiler.new_module(f"step{self._serial}")
-        _, lifter = self._lift(module, pc, smc_checks=False, chain=False, limit=1)
+        _, lifter = self._lift(module, [pc], smc_checks=False, chain=False, limit=1)
         fns, _ = self.compiler.compile(module, [lifter.fn.name])
         self.stats["steps"] += 1
         fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(

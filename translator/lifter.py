@@ -53,7 +53,7 @@ class Undefined(Exception):
 class RegionLifter:
     """Builds one region function.  Semantics functions get this as `c`."""
 
-    def __init__(self, module, name, smc_checks=True, chain=True):
+    def __init__(self, module, name, smc_checks=True, chain=True, hot_threshold=0):
         self.module = module
         self.fn = ir.Function(module, BLOCK_FNTY, name)
         self.state, self.mem, self.pflags = self.fn.args
@@ -79,6 +79,29 @@ class RegionLifter:
         self.chain = chain
         self._labels = 0
         self._fault = None
+        # Tier-1 regions count entries and backward branches in a global;
+        # reaching hot_threshold exits with ExitReason.HOT (promotion).
+        self.hot_threshold = hot_threshold
+        self.hot_name = None
+        if hot_threshold:
+            self.hot_name = f"{name}_hot"
+            g = ir.GlobalVariable(module, I32, self.hot_name)
+            g.initializer = const(I32, 0)
+            self._hot = g
+
+    def _count_hot(self, b, pc_val, cont):
+        """Bump the region's counter; at the threshold leave with HOT."""
+        if not self.hot_threshold:
+            b.branch(cont)
+            return
+        n = b.add(b.load(self._hot, typ=I32), const(I32, 1))
+        b.store(n, self._hot)
+        hot = self.new_block("hot")
+        b.cbranch(b.icmp_unsigned("==", n, const(I32, self.hot_threshold)), hot, cont)
+        saved = self.b
+        self.b = ir.IRBuilder(hot)
+        self._to_leave(pc_val, None, ExitReason.HOT, 0)
+        self.b = saved
 
     def begin_block(self, pc):
         """Start lifting the guest block at pc."""
@@ -244,9 +267,11 @@ class RegionLifter:
                 req = b.load_atomic(self.field_ptr(OFFSET["exit_request"]), "monotonic", 4,
                                     typ=I32)
                 out = self.new_block("loopexit")
-                b.cbranch(b.icmp_unsigned("!=", req, const(I32, 0)), out, bb)
+                go = self.new_block("backedge")
+                b.cbranch(b.icmp_unsigned("!=", req, const(I32, 0)), out, go)
                 b.position_at_end(out)
                 self._to_leave(target, None, ExitReason.NONE, 0)
+                self._count_hot(ir.IRBuilder(go), const(I64, target), bb)
             else:
                 b.branch(bb)
         self.b = saved
@@ -379,7 +404,9 @@ class RegionLifter:
         self._resolve_stubs()
         pc = self.eb.load(self.field_ptr(OFFSET["pc"], self.eb), typ=I64)
         default = self.new_block("noentry")
-        sw = self.eb.switch(pc, default)
+        dispatch = self.new_block("dispatch")
+        self._count_hot(self.eb, pc, dispatch)
+        sw = ir.IRBuilder(dispatch).switch(pc, default)
         for gpc, bb in self.blocks.items():
             sw.add_case(const(I64, gpc), bb)
         self.b = ir.IRBuilder(default)

@@ -3,7 +3,7 @@ top half, immediate), FADD/FSUB/FMUL/FDIV/FNMUL/FMAX/FMIN/FMAXNM/FMINNM,
 FABS/FNEG/FSQRT, FMADD/FMSUB/FNMADD/FNMSUB (fused), FCMP/FCMPE, FCCMP/
 FCCMPE, FCSEL, FCVT between H/S/D, SCVTF/UCVTF (integer and fixed-point),
 FCVT{N,P,M,Z,A}{S,U} (integer and fixed-point for Z), FRINT{N,P,M,Z,A,X,I}
-and FRINT32/64{Z,X}; plus the FP helpers the AdvSIMD module (simd.py) shares.
+and FRINT32/64{Z,X}; plus the FP building blocks simd.py uses lane-wise.
 
 ARM semantics are built in IR, never left to the host:
 - NaNs: a NaN result is the first signalling NaN operand quieted, else the
@@ -14,26 +14,38 @@ ARM semantics are built in IR, never left to the host:
 - FPCR.FZ=1 flushes denormal inputs and outputs to signed zero.
 - Integer conversions saturate (llvm.fpto[su]i.sat); a NaN converts to 0.
 - FPSR: IOC (invalid: signalling NaN operand, generated NaN, failed
-  integer conversion, signalling compare of a NaN) and DZC (FDIV by zero)
-  are maintained.  QC is maintained by the saturating AdvSIMD integer ops.
+  integer conversion, signalling compare of a NaN) and DZC (division by
+  zero, FRECPE/FRSQRTE of zero) are maintained.  QC is maintained by the
+  saturating AdvSIMD integer ops (simd.py).
+
+Code shape: each FP instruction compiles to the host operation plus one
+test "FPCR.FZ set, or a NaN in the result (or an operand, or an inf
+result for FDIV, or out of range for conversions)"; only then it calls a
+module-internal helper `emu_fp_<op>_<type>` (built once per LLVM module,
+cold, native code) that applies flushing, NaN propagation, default NaN and
+the FPSR flags.  Ordinary arithmetic therefore costs the x86 instruction,
+a compare and a not-taken branch.
 
 KNOWN LIMITATIONS
 - FPSR.OFC, UFC, IXC and IDC are never set.
-- FPCR.RMode is honoured by FRINTI and FRINTX (scalar and vector) only;
-  every other operation (arithmetic, FSQRT, FMA, SCVTF/UCVTF, FCVT
-  narrowing) rounds to nearest even whatever RMode says.
+- FPCR.RMode is honoured by FRINTI and FRINTX (scalar and vector) and the
+  FRECPE overflow case only; every other operation (arithmetic, FSQRT,
+  FMA, SCVTF/UCVTF, FCVT narrowing, FRSQRTS...) rounds to nearest even
+  whatever RMode says.
 - FZ output flushing looks at the rounded result; ARM flushes a result
   that is tiny before rounding (one that rounds up to the smallest normal
   number is flushed by ARM, kept here).
 - FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant
   because FP16 arithmetic (FEAT_FP16) is not implemented: FP16 arithmetic
-  encodings, FMOV to/from H registers and FJCVTZS are undefined, matching
-  the ID registers we expose.  FCVT to and from half precision is done.
-- Floating-point exceptions never trap (FPCR trap enables are RAZ here).
+  encodings, FMOV to/from H registers, BFCVT and FJCVTZS are undefined
+  (SIGILL), matching the ID registers we expose.  FCVT to and from half
+  precision is implemented.
+- Floating-point exceptions never trap (FPCR trap enables read as zero).
 """
 import llvmlite.ir as ir
 
-from ..lifter import I1, I8, I16, I32, I64, I128, F16, F32, F64, INT, const
+from emu.cpustate import OFFSET
+from ..lifter import I1, I8, I16, I32, I64, I128, F16, F32, F64, INT, PTR, const
 from ..patterns import pattern
 
 # FPCR / FPSR bits
@@ -231,26 +243,124 @@ def process_nan1(c, fmt, x):
     return process_nans(c, fmt, [x])
 
 
-def fp_op(c, fmt, ops, compute, extra_flags=(), flush_out=True, fix=None):
-    """Run an ARM FP arithmetic op on integer-bit operands.
+def unlikely(c, cond):
+    return intrinsic(c, "llvm.expect.i1", I1, [cond, const(I1, 0)])
 
-    ops are flushed (FZ), compute(*floats) gives the host result; NaN
-    results are replaced by the ARM choice (propagated operand or default
-    NaN).  fix(ops, result_bits) may post-process non-NaN-input results.
-    Returns the result bits; raises IOC (and extra_flags) in FPSR."""
+
+class Emitter:
+    """Stand-in for the lift context while building an out-of-line helper
+    function: the FP building blocks only need b, module, new_block,
+    load_field/store_field (FPCR, FPSR) and state."""
+
+    def __init__(self, module, fn):
+        self.module = module
+        self.fn = fn
+        self.state = fn.args[0]
+        self.b = ir.IRBuilder(fn.append_basic_block("entry"))
+        self._labels = 0
+
+    def _field(self, name):
+        return self.b.gep(self.state, [const(I64, OFFSET[name])], source_etype=I8)
+
+    def load_field(self, name, ty):
+        return self.b.load(self._field(name), typ=ty)
+
+    def store_field(self, name, value):
+        self.b.store(value, self._field(name))
+
+    def new_block(self, name="l"):
+        self._labels += 1
+        return self.fn.append_basic_block(f"{name}{self._labels}")
+
+
+def out_of_line(c, name, ret, args, body):
+    """Call the module-internal helper `name` (built on first use by
+    body(emitter, *params) -> value or tuple of values) with args.  Used for
+    the rare FP paths (NaN operands/results, FZ) so that each FP instruction
+    only compiles its fast path; the helper is native code in the same
+    module, not a call out of compiled code."""
+    fn = c.module.globals.get(name)
+    many = isinstance(ret, (tuple, list))
+    rty = ir.LiteralStructType(list(ret)) if many else ret
+    if fn is None:
+        fn = ir.Function(c.module, ir.FunctionType(rty, [PTR] + [a.type for a in args]), name)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("cold")
+        fn.attributes.add("nounwind")
+        e = Emitter(c.module, fn)
+        r = body(e, *fn.args[1:])
+        if many:
+            agg = ir.Constant(rty, None)
+            for i, v in enumerate(r):
+                agg = e.b.insert_value(agg, v, i)
+            r = agg
+        e.b.ret(r)
+    res = c.b.call(fn, [c.state] + list(args))
+    if many:
+        return tuple(c.b.extract_value(res, i) for i in range(len(ret)))
+    return res
+
+
+def fast_or_slow(c, need_slow, fast, slow):
+    """`fast` (already computed) unless need_slow (i1) holds: then slow()
+    computes the result in an unlikely block.  fast may be a tuple."""
     b = c.b
-    ops = [flush(c, fmt, o) for o in ops]
-    r = iv(c, fmt, compute(*[fv(c, fmt, o) for o in ops]))
-    if flush_out:
-        r = flush(c, fmt, r)
-    if fix is not None:
-        r = fix(ops, r)
-    any_nan, any_snan, pick = process_nans(c, fmt, ops)
-    rnan = is_nan(c, fmt, r)
-    out = b.select(rnan, b.select(any_nan, pick, default_nan(c, fmt, r.type)), r)
-    invalid = b.or_(any_snan, b.and_(rnan, b.not_(any_nan)))
-    fpsr_raise(c, [(invalid, IOC)] + [(f(ops), bit) for f, bit in extra_flags])
-    return out
+    cur = b.block
+    slow_bb = c.new_block("fpslow")
+    join = c.new_block("fpjoin")
+    b.cbranch(unlikely(c, need_slow), slow_bb, join)
+    b.position_at_end(slow_bb)
+    s = slow()
+    end = b.block
+    b.branch(join)
+    b.position_at_end(join)
+    many = isinstance(fast, (tuple, list))
+    out = []
+    for f, v in zip(fast, s) if many else [(fast, s)]:
+        phi = b.phi(f.type)
+        phi.add_incoming(f, cur)
+        phi.add_incoming(v, end)
+        out.append(phi)
+    return tuple(out) if many else out[0]
+
+
+def fp_op(c, fmt, ops, compute, key, extra_flags=(), flush_out=True, fix=None, post=None,
+          slow_if=None):
+    """Run an ARM FP arithmetic op on integer-bit operands (scalar or vector).
+
+    compute(cx, *floats) gives the host result.  With FPCR.FZ clear and no
+    NaN in the result the host result is the ARM result (the fast path);
+    otherwise (or when slow_if(cx, result) holds) the out-of-line helper
+    `emu_fp_<key>_<type>` flushes operands and result (FZ), applies
+    fix(cx, ops, result), replaces NaN results by the ARM choice (first
+    SNaN, else first QNaN operand, quieted; a generated NaN is the default
+    NaN), applies post(cx, ops, result) and raises IOC plus extra_flags
+    ((cx, ops) -> condition, bit) in FPSR."""
+    b = c.b
+    fast = iv(c, fmt, compute(c, *[fv(c, fmt, o) for o in ops]))
+    need = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, is_nan(c, fmt, fast)))
+    if slow_if is not None:
+        need = b.or_(need, any_true(c, slow_if(c, fast)))
+
+    def body(e, *args):
+        eb = e.b
+        fops = [flush(e, fmt, o) for o in args]
+        r = iv(e, fmt, compute(e, *[fv(e, fmt, o) for o in fops]))
+        if flush_out:
+            r = flush(e, fmt, r)
+        if fix is not None:
+            r = fix(e, fops, r)
+        any_nan, any_snan, pick = process_nans(e, fmt, fops)
+        rnan = is_nan(e, fmt, r)
+        out = eb.select(rnan, eb.select(any_nan, pick, default_nan(e, fmt, r.type)), r)
+        if post is not None:
+            out = post(e, fops, out)
+        invalid = eb.or_(any_snan, eb.and_(rnan, eb.not_(any_nan)))
+        fpsr_raise(e, [(invalid, IOC)] + [(f(e, fops), bit) for f, bit in extra_flags])
+        return out
+    name = f"emu_fp_{key}_{tsuf(fast.type)}"
+    return fast_or_slow(c, need, fast, lambda: out_of_line(c, name, fast.type, ops, body))
 
 
 def neg_bits(c, fmt, x):
@@ -261,51 +371,54 @@ def abs_bits(c, fmt, x):
     return c.b.and_(x, K(x.type, ~fmt.sign))
 
 
+def _infzero(c, fmt, p, q):
+    b = c.b
+    return b.or_(b.and_(is_inf(c, fmt, p), is_zero(c, fmt, q)),
+                 b.and_(is_zero(c, fmt, p), is_inf(c, fmt, q)))
+
+
 # Arithmetic kernels: each takes (c, fmt, a_bits, b_bits) -> result bits.
 
 def fadd(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda p, q: c.b.fadd(p, q))
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fadd(p, q), "add")
 
 
 def fsub(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda p, q: c.b.fsub(p, q))
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fsub(p, q), "sub")
 
 
 def fmul(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda p, q: c.b.fmul(p, q))
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fmul(p, q), "mul")
 
 
 def fmulx(c, fmt, x, y):
     """FMULX: like FMUL but 0 * inf = 2.0 with the sign of the product."""
-    b = c.b
-
-    def fix(ops, r):
+    def fix(cx, ops, r):
+        b = cx.b
         p, q = ops
-        special = b.or_(b.and_(is_inf(c, fmt, p), is_zero(c, fmt, q)),
-                        b.and_(is_zero(c, fmt, p), is_inf(c, fmt, q)))
         two = K(r.type, (fmt.bias + 1) << fmt.mbits)
         sign = b.and_(b.xor(p, q), K(r.type, fmt.sign))
-        return b.select(special, b.or_(two, sign), r)
-    return fp_op(c, fmt, [x, y], lambda p, q: b.fmul(p, q), fix=fix)
+        return b.select(_infzero(cx, fmt, p, q), b.or_(two, sign), r)
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fmul(p, q), "mulx", fix=fix)
 
 
 def fdiv(c, fmt, x, y):
-    b = c.b
-
-    def dz(ops):
+    def dz(cx, ops):
+        b = cx.b
         p, q = ops
-        finite_nonzero = b.and_(b.icmp_unsigned("<", abs_bits(c, fmt, p), K(p.type, fmt.inf)),
-                                b.not_(is_zero(c, fmt, p)))
-        return b.and_(is_zero(c, fmt, q), finite_nonzero)
-    return fp_op(c, fmt, [x, y], lambda p, q: b.fdiv(p, q), extra_flags=[(dz, DZC)])
+        finite_nonzero = b.and_(b.icmp_unsigned("<", abs_bits(cx, fmt, p), K(p.type, fmt.inf)),
+                                b.not_(is_zero(cx, fmt, p)))
+        return b.and_(is_zero(cx, fmt, q), finite_nonzero)
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fdiv(p, q), "div",
+                 extra_flags=[(dz, DZC)], slow_if=lambda cx, r: is_inf(cx, fmt, r))
 
 
 def fmax(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda p, q: ucall(c, "maximum", p, q))
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: ucall(cx, "maximum", p, q), "max")
 
 
 def fmin(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda p, q: ucall(c, "minimum", p, q))
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: ucall(cx, "minimum", p, q), "min")
 
 
 def _num_operands(c, fmt, x, y, repl):
@@ -320,14 +433,27 @@ def _num_operands(c, fmt, x, y, repl):
     return x2, y2
 
 
+def _fnum(c, fmt, x, y, repl, slow_op, name):
+    """FMAXNM/FMINNM: llvm.{maximum,minimum}num when no operand is a NaN and
+    FZ is clear; otherwise ARM FPMaxNum/FPMinNum out of line."""
+    b = c.b
+    fast = iv(c, fmt, ucall(c, name, fv(c, fmt, x), fv(c, fmt, y)))
+    need = b.or_(fpcr_bit(c, FPCR_FZ),
+                 any_true(c, b.or_(is_nan(c, fmt, x), is_nan(c, fmt, y))))
+
+    def body(e, p, q):
+        p, q = _num_operands(e, fmt, p, q, repl)
+        return slow_op(e, fmt, p, q)
+    key = f"emu_fp_{name}_{tsuf(fast.type)}"
+    return fast_or_slow(c, need, fast, lambda: out_of_line(c, key, fast.type, [x, y], body))
+
+
 def fmaxnm(c, fmt, x, y):
-    x, y = _num_operands(c, fmt, x, y, fmt.sign | fmt.inf)
-    return fmax(c, fmt, x, y)
+    return _fnum(c, fmt, x, y, fmt.sign | fmt.inf, fmax, "maximumnum")
 
 
 def fminnm(c, fmt, x, y):
-    x, y = _num_operands(c, fmt, x, y, fmt.inf)
-    return fmin(c, fmt, x, y)
+    return _fnum(c, fmt, x, y, fmt.inf, fmin, "minimumnum")
 
 
 def fabd(c, fmt, x, y):
@@ -335,23 +461,23 @@ def fabd(c, fmt, x, y):
     return abs_bits(c, fmt, fsub(c, fmt, x, y))
 
 
-def fmuladd(c, fmt, acc, x, y):
+def fmuladd(c, fmt, acc, x, y, key="fma"):
     """FPMulAdd(addend, op1, op2): fused acc + x*y with ARM NaN rules
     (addend first in NaN priority; (inf * 0) + qNaN is the default NaN)."""
-    b = c.b
-    ops = [flush(c, fmt, o) for o in (acc, x, y)]
-    a, p, q = ops
-    infzero = b.or_(b.and_(is_inf(c, fmt, p), is_zero(c, fmt, q)),
-                    b.and_(is_zero(c, fmt, p), is_inf(c, fmt, q)))
-    qa = b.and_(is_nan(c, fmt, a), b.not_(is_snan(c, fmt, a)))
-    bad = b.and_(infzero, qa)
-    r = fp_op(c, fmt, ops, lambda fa, fp, fq: ucall(c, "fma", fp, fq, fa))
-    fpsr_raise(c, [(bad, IOC)])
-    return b.select(bad, default_nan(c, fmt, r.type), r)
+    def bad(cx, ops):
+        b = cx.b
+        a, p, q = ops
+        qa = b.and_(is_nan(cx, fmt, a), b.not_(is_snan(cx, fmt, a)))
+        return b.and_(_infzero(cx, fmt, p, q), qa)
+
+    def post(cx, ops, r):
+        return cx.b.select(bad(cx, ops), default_nan(cx, fmt, r.type), r)
+    return fp_op(c, fmt, [acc, x, y], lambda cx, a, p, q: ucall(cx, "fma", p, q, a), key,
+                 post=post, extra_flags=[(bad, IOC)])
 
 
 def fsqrt(c, fmt, x):
-    return fp_op(c, fmt, [x], lambda p: ucall(c, "sqrt", p))
+    return fp_op(c, fmt, [x], lambda cx, p: ucall(cx, "sqrt", p), "sqrt")
 
 
 ROUND_INTRINSIC = {RN: "roundeven", RP: "ceil", RM: "floor", RZ: "trunc", RA: "round"}
@@ -372,7 +498,8 @@ def round_float(c, f, mode):
 
 def frint(c, fmt, x, mode):
     """FRINT<mode>: round to integral in FP format (NaN rules apply)."""
-    return fp_op(c, fmt, [x], lambda p: round_float(c, p, mode), flush_out=False)
+    return fp_op(c, fmt, [x], lambda cx, p: round_float(cx, p, mode),
+                 f"rint{'I' if mode is None else mode}", flush_out=False)
 
 
 def frint_n(c, fmt, x, mode, n):
@@ -389,20 +516,34 @@ def frint_n(c, fmt, x, mode, n):
     return iv(c, fmt, b.select(ok, r, lo))
 
 
-def fcompare(c, fmt, x, y, signal_all):
-    """FPCompare -> ((n, z, c, v) i1 values, invalid i1): invalid is an SNaN
-    operand (FCMP) or any NaN operand (FCMPE)."""
+def _compare_flags(c, fmt, x, y):
     b = c.b
-    x, y = flush(c, fmt, x), flush(c, fmt, y)
     p, q = fv(c, fmt, x), fv(c, fmt, y)
-    unord = b.fcmp_unordered("uno", p, q)
     lt = b.fcmp_ordered("<", p, q)
-    eq = b.fcmp_ordered("==", p, q)
-    if signal_all:
-        inv = unord
-    else:
-        inv = b.or_(is_snan(c, fmt, x), is_snan(c, fmt, y))
-    return (lt, eq, b.not_(lt), unord), inv
+    return lt, b.fcmp_ordered("==", p, q), b.not_(lt), b.fcmp_unordered("uno", p, q)
+
+
+def fcompare(c, fmt, x, y, signal_all, cond=None):
+    """FPCompare -> (n, z, c, v) i1 values; raises IOC for an SNaN operand
+    (FCMP) or any NaN operand (FCMPE), only where `cond` (FCCMP) holds.
+    Unordered operands or FZ take an out-of-line path."""
+    b = c.b
+    fast = _compare_flags(c, fmt, x, y)
+    need = b.or_(fpcr_bit(c, FPCR_FZ), fast[3])
+
+    def body(e, p, q, cnd):
+        eb = e.b
+        fx, fy = flush(e, fmt, p), flush(e, fmt, q)
+        flags = _compare_flags(e, fmt, fx, fy)
+        if signal_all:
+            inv = flags[3]
+        else:
+            inv = eb.or_(is_snan(e, fmt, fx), is_snan(e, fmt, fy))
+        fpsr_raise(e, [(eb.and_(cnd, inv), IOC)])
+        return flags
+    name = f"emu_fp_cmp{'e' if signal_all else ''}_{fmt.tag}"
+    args = [x, y, const(I1, 1) if cond is None else cond]
+    return fast_or_slow(c, need, fast, lambda: out_of_line(c, name, [I1] * 4, args, body))
 
 
 # -- conversions -----------------------------------------------------------
@@ -410,24 +551,33 @@ def fcompare(c, fmt, x, y, signal_all):
 def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
     """FPToFixed: round in `mode` (None = FPCR.RMode), saturate, NaN -> 0,
     IOC on NaN or overflow.  x is integer bits (scalar or vector); result
-    has integer type ity (scalar) or a vector of it."""
+    has integer type ity (scalar) or a vector of it.  In-range values with
+    FZ clear take the fast path (no FPSR update)."""
     b = c.b
-    x = flush(c, fmt, x)
-    f = fv(c, fmt, x)
-    if fbits:
-        f = b.fmul(f, K(f.type, float(2 ** fbits)))
-    r = round_float(c, f, mode)
     n = ity.width
     oty = like(x.type, ity)
-    if unsigned:
-        lo, hi = 0.0, float(2 ** n)
-        res = intrinsic(c, f"llvm.fptoui.sat.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
-    else:
-        lo, hi = -float(2 ** (n - 1)), float(2 ** (n - 1))
-        res = intrinsic(c, f"llvm.fptosi.sat.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
-    ok = b.and_(b.fcmp_ordered(">=", r, K(r.type, lo)), b.fcmp_ordered("<", r, K(r.type, hi)))
-    fpsr_raise(c, [(b.not_(ok), IOC)])
-    return res
+    lo, hi = (0.0, float(2 ** n)) if unsigned else (-float(2 ** (n - 1)), float(2 ** (n - 1)))
+    sat = "fptoui.sat" if unsigned else "fptosi.sat"
+
+    def convert(cx, bits):
+        cb = cx.b
+        f = fv(cx, fmt, bits)
+        if fbits:
+            f = cb.fmul(f, K(f.type, float(2 ** fbits)))
+        r = round_float(cx, f, mode)
+        res = intrinsic(cx, f"llvm.{sat}.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
+        ok = cb.and_(cb.fcmp_ordered(">=", r, K(r.type, lo)), cb.fcmp_ordered("<", r, K(r.type, hi)))
+        return res, ok
+    fast, ok = convert(c, x)
+    need = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, b.not_(ok)))
+
+    def body(e, v):
+        res, ok2 = convert(e, flush(e, fmt, v))
+        fpsr_raise(e, [(e.b.not_(ok2), IOC)])
+        return res
+    name = (f"emu_fp_cvt{'u' if unsigned else 's'}{'I' if mode is None else mode}"
+            f"_{fbits}_{tsuf(oty)}_{tsuf(x.type)}")
+    return fast_or_slow(c, need, fast, lambda: out_of_line(c, name, oty, [x], body))
 
 
 def int_to_fp(c, fmt, v, unsigned, fbits=0):
@@ -504,25 +654,42 @@ def _from_half(c, dst, h):
     return b.or_(r, sign)
 
 
-def fcvt(c, src, dst, x):
-    """FPConvert between formats (round to nearest even, ARM NaN rules);
-    x is integer bits, scalar or vector."""
+def _fcvt_full(c, src, dst, v):
     b = c.b
     if src.bits != 16:
-        x = flush(c, src, x)
-    isnan, issnan, _ = process_nan1(c, src, x)
+        v = flush(c, src, v)
+    isnan, issnan, _ = process_nan1(c, src, v)
     if src.bits == 16:
-        r = _from_half(c, dst, x)
+        r = _from_half(c, dst, v)
     elif dst.bits == 16:
-        r = _to_half(c, src, x)
+        r = _to_half(c, src, v)
     elif src.bits > dst.bits:
-        r = flush(c, dst, iv(c, dst, b.fptrunc(fv(c, src, x), like(x.type, dst.fty))))
+        r = flush(c, dst, iv(c, dst, b.fptrunc(fv(c, src, v), like(v.type, dst.fty))))
     else:
-        r = iv(c, dst, b.fpext(fv(c, src, x), like(x.type, dst.fty)))
-    nan = _nan_convert(c, src, dst, x)
+        r = iv(c, dst, b.fpext(fv(c, src, v), like(v.type, dst.fty)))
+    nan = _nan_convert(c, src, dst, v)
     nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
     fpsr_raise(c, [(issnan, IOC)])
     return b.select(isnan, nan, r)
+
+
+def fcvt(c, src, dst, x):
+    """FPConvert between formats (round to nearest even, ARM NaN rules);
+    x is integer bits, scalar or vector.  S <-> D of a non-NaN with FZ
+    clear is the host conversion; everything else is out of line."""
+    b = c.b
+    rty = like(x.type, dst.ity)
+    name = f"emu_fp_fcvt_{tsuf(x.type)}_{tsuf(rty)}"
+
+    def slow():
+        return out_of_line(c, name, rty, [x], lambda e, v: _fcvt_full(e, src, dst, v))
+    if 16 in (src.bits, dst.bits):
+        return slow()
+    f = fv(c, src, x)
+    conv = b.fptrunc if src.bits > dst.bits else b.fpext
+    fast = iv(c, dst, conv(f, like(x.type, dst.fty)))
+    need = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, is_nan(c, src, x)))
+    return fast_or_slow(c, need, fast, slow)
 
 
 def fcvt_round_odd(c, x):
@@ -641,9 +808,7 @@ def FCMP(c, t, m, n, s, z):
     fmt = _fmt(c, t)
     x = vlo(c, n, fmt.bits)
     y = const(fmt.ity, 0) if z else vlo(c, m, fmt.bits)
-    flags, inv = fcompare(c, fmt, x, y, s)
-    fpsr_raise(c, [(inv, IOC)])
-    c.set_nzcv(*flags)
+    c.set_nzcv(*fcompare(c, fmt, x, y, s))
 
 
 @pattern("FCCMP", "00011110tt1mmmmmqqqq01nnnnnsffff")
@@ -652,8 +817,7 @@ def FCCMP(c, t, m, q, n, s, f):
     fmt = _fmt(c, t)
     b = c.b
     cond = c.cond(q)
-    flags, inv = fcompare(c, fmt, vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), s)
-    fpsr_raise(c, [(b.and_(cond, inv), IOC)])
+    flags = fcompare(c, fmt, vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), s, cond)
     c.set_nzcv(*(b.select(cond, v, const(I1, (f >> (3 - i)) & 1)) for i, v in enumerate(flags)))
 
 

@@ -17,18 +17,22 @@ Decoding: each group has a table, one line per encoding (name, U, opcode,
 kernel); `_register` turns a line into a decode pattern with the opcode bits
 fixed, so translator.patterns.TABLE lists every form by name.
 
-KNOWN LIMITATIONS (beyond fp.py's): FP16 arithmetic (FEAT_FP16), the dot
-product, complex-number, BF16, matrix-multiply, SHA/AES/SM crypto forms and
-PMULL.1Q (FEAT_PMULL) are not lifted (SIGILL), matching the ID registers
-we expose.  FRECPE/FRSQRTE/URECPE/URSQRTE and FRECPX follow the ARM
-pseudocode estimate tables.
+FRECPE/FRSQRTE/URECPE/URSQRTE/FRECPX follow the ARM pseudocode
+(RecipEstimate / RecipSqrtEstimate tables as module-internal constants).
+
+KNOWN LIMITATIONS (beyond fp.py's): not lifted (SIGILL), matching the ID
+registers we expose (FP and AdvSIMD only): FP16 arithmetic (FEAT_FP16),
+SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT/USDOT/SUDOT (FEAT_DotProd,
+FEAT_I8MM), FCMLA/FCADD (FEAT_FCMA), FMLAL/FMLSL (FEAT_FHM), BF16, matrix
+multiply, SHA/SHA3/SM3/SM4/AES and PMULL.1Q (FEAT_PMULL).  TBL/TBX look
+bytes up lane by lane (no host byte-shuffle intrinsic is used).
 """
 import llvmlite.ir as ir
 
 from ..lifter import I1, I8, I16, I32, I64, I128, INT, const
 from ..patterns import pattern
 from . import fp as F
-from .fp import K, FMT, intrinsic, ucall, fpsr_raise, QC, IOC, like, tsuf
+from .fp import K, FMT, intrinsic, ucall, fpsr_raise, QC, IOC, tsuf
 
 
 # -- registers as vectors ---------------------------------------------------
@@ -385,40 +389,51 @@ def _step(const_val, halve):
     """FRECPS (2 - x*y) / FRSQRTS ((3 - x*y) / 2), fused; inf * 0 gives
     2.0 / 1.5 exactly (no InvalidOp)."""
     def k(c, fmt, x, y, old):
-        b = c.b
-        ftype = like(x.type, fmt.fty)
-        cst = K(ftype, const_val)
-        special = F.iv(c, fmt, K(ftype, const_val / 2 if halve else const_val))
+        def compute(cx, p, q):
+            ftype = p.type
+            r = ucall(cx, "fma", p, q, K(ftype, const_val))
+            return cx.b.fmul(r, K(ftype, 0.5)) if halve else r
 
-        def compute(p, q):
-            r = ucall(c, "fma", p, q, cst)
-            return b.fmul(r, K(ftype, 0.5)) if halve else r
-
-        def fix(ops, r):
-            p, q = ops
-            infzero = b.or_(b.and_(F.is_inf(c, fmt, p), F.is_zero(c, fmt, q)),
-                            b.and_(F.is_zero(c, fmt, p), F.is_inf(c, fmt, q)))
-            return b.select(infzero, special, r)
-        return F.fp_op(c, fmt, [F.neg_bits(c, fmt, x), y], compute, fix=fix)
+        def fix(cx, ops, r):
+            special = K(r.type, F.vfp_expand_imm(0x78 if halve else 0x00, fmt.bits))
+            return cx.b.select(F._infzero(cx, fmt, *ops), special, r)
+        return F.fp_op(c, fmt, [F.neg_bits(c, fmt, x), y], compute,
+                       "rsqrts" if halve else "recps", fix=fix)
     return k
+
+
+def _fcmp_lanes(c, fmt, x, y, op, absolute):
+    if absolute:
+        x, y = F.abs_bits(c, fmt, x), F.abs_bits(c, fmt, y)
+    return c.b.fcmp_ordered(op, F.fv(c, fmt, x), F.fv(c, fmt, y))
 
 
 def _fcmp(op, absolute=False, signal_all=True):
-    """FCMEQ/FCMGE/FCMGT/FACGE/FACGT -> all-ones lanes; IOC on (S)NaN."""
+    """FCMEQ/FCMGE/FCMGT/FACGE/FACGT -> all-ones lanes; IOC on (S)NaN.
+    Unordered lanes or FZ go out of line."""
     def k(c, fmt, x, y, old):
         b = c.b
-        x, y = F.flush(c, fmt, x), F.flush(c, fmt, y)
-        if absolute:
-            x, y = F.abs_bits(c, fmt, x), F.abs_bits(c, fmt, y)
-        p, q = F.fv(c, fmt, x), F.fv(c, fmt, y)
-        cond = b.fcmp_ordered(op, p, q)
-        if signal_all:
-            inv = b.fcmp_unordered("uno", p, q)
-        else:
-            inv = b.or_(F.is_snan(c, fmt, x), F.is_snan(c, fmt, y))
-        fpsr_raise(c, [(inv, IOC)])
-        return mask_to_lanes(c, cond, x.type)
+        fast = mask_to_lanes(c, _fcmp_lanes(c, fmt, x, y, op, absolute), x.type)
+        unord = b.fcmp_unordered("uno", F.fv(c, fmt, x), F.fv(c, fmt, y))
+        need = b.or_(F.fpcr_bit(c, F.FPCR_FZ), F.any_true(c, unord))
+
+        def body(e, p, q):
+            eb = e.b
+            p, q = F.flush(e, fmt, p), F.flush(e, fmt, q)
+            cond = _fcmp_lanes(e, fmt, p, q, op, absolute)
+            if signal_all:
+                inv = eb.fcmp_unordered("uno", F.fv(e, fmt, p), F.fv(e, fmt, q))
+            else:
+                inv = eb.or_(F.is_snan(e, fmt, p), F.is_snan(e, fmt, q))
+            fpsr_raise(e, [(inv, IOC)])
+            return mask_to_lanes(e, cond, p.type)
+        name = f"emu_fp_cm{'a' if absolute else ''}{_CMP_NAMES[op]}_{tsuf(x.type)}"
+        return F.fast_or_slow(c, need, fast,
+                              lambda: F.out_of_line(c, name, x.type, [x, y], body))
     return k
+
+
+_CMP_NAMES = {"==": "eq", ">=": "ge", ">": "gt", "<": "lt", "<=": "le"}
 
 
 def _fpairwise(fn):
@@ -1591,3 +1606,207 @@ def TBL(c, Q, m, l, o, n, d):
         cur = b.extract_element(out, const(I32, k))
         out = b.insert_element(out, b.select(ok, val, cur), const(I32, k))
     put(c, d, out)
+
+
+# -- reciprocal / reciprocal square root estimates ----------------------------------
+
+def _recip_estimate(a):
+    a = a * 2 + 1
+    b = (1 << 19) // a
+    return (b + 1) // 2
+
+
+def _rsqrt_estimate(a):
+    if a < 256:
+        a = a * 2 + 1
+    else:
+        a = (a >> 1) << 1
+        a = (a + 1) * 2
+    b = 512
+    while a * (b + 1) * (b + 1) < (1 << 28):
+        b += 1
+    return (b + 1) // 2
+
+
+RECIP_TABLE = [_recip_estimate(a) for a in range(256, 512)]      # index a - 256
+RSQRT_TABLE = [_rsqrt_estimate(a) for a in range(128, 512)]      # index a - 128
+
+
+def _lookup(c, name, values, idx):
+    """values[idx] from a module-internal constant table (idx: i64)."""
+    g = c.module.globals.get(name)
+    aty = ir.ArrayType(I16, len(values))
+    if g is None:
+        g = ir.GlobalVariable(c.module, aty, name)
+        g.global_constant = True
+        g.linkage = "internal"
+        g.initializer = ir.Constant(aty, values)
+    p = c.b.gep(g, [const(I64, 0), idx], source_etype=aty)
+    return c.b.zext(c.b.load(p, typ=I16), I64)
+
+
+def _lanewise(c, x, fn):
+    """Apply a scalar function to every lane of a vector."""
+    b = c.b
+    out = x
+    for i in range(x.type.count):
+        out = b.insert_element(out, fn(b.extract_element(x, const(I32, i))), const(I32, i))
+    return out
+
+
+def _frac52(c, fmt, x):
+    """(exponent field as i64, fraction widened to 52 bits as i64)."""
+    b = c.b
+    e = b.zext(b.and_(b.lshr(x, K(x.type, fmt.mbits)), K(x.type, (1 << fmt.ebits) - 1)), I64) \
+        if fmt.bits < 64 else b.and_(b.lshr(x, const(I64, 52)), const(I64, 0x7FF))
+    f = b.and_(x, K(x.type, (1 << fmt.mbits) - 1))
+    f = b.shl(b.zext(f, I64), const(I64, 52 - fmt.mbits)) if fmt.bits < 64 else f
+    return e, f
+
+
+def _pack(c, fmt, sign, e, f):
+    """sign (ity) | e (i64, masked) << mbits | f (52-bit i64) top bits."""
+    b = c.b
+    e = b.and_(e, const(I64, (1 << fmt.ebits) - 1))
+    v = b.or_(b.shl(e, const(I64, fmt.mbits)), b.lshr(f, const(I64, 52 - fmt.mbits)))
+    if fmt.bits < 64:
+        v = b.trunc(v, fmt.ity)
+    return b.or_(v, sign)
+
+
+def _frecpe_lane(c, fmt, x):
+    """FPRecipEstimate on one lane (integer bits)."""
+    b = c.b
+    x = F.flush(c, fmt, x)
+    t = x.type
+    sign = b.and_(x, K(t, fmt.sign))
+    mag = F.abs_bits(c, fmt, x)
+    e, f = _frac52(c, fmt, x)
+    den = b.icmp_unsigned("==", e, const(I64, 0))
+    top = b.icmp_unsigned("!=", b.and_(f, const(I64, 1 << 51)), const(I64, 0))
+    m52 = (1 << 52) - 1
+    e = b.select(b.and_(den, b.not_(top)), const(I64, -1), e)
+    f = b.select(den, b.and_(b.select(top, b.shl(f, const(I64, 1)), b.shl(f, const(I64, 2))),
+                             const(I64, m52)), f)
+    idx = b.lshr(f, const(I64, 44))
+    est = _lookup(c, "emu_recip_table", RECIP_TABLE, idx)
+    rexp = b.sub(const(I64, 253 if fmt.bits == 32 else 2045), e)
+    fr = b.shl(b.and_(est, const(I64, 0xFF)), const(I64, 44))
+    z0 = b.icmp_signed("==", rexp, const(I64, 0))
+    m1 = b.icmp_signed("==", rexp, const(I64, -1))
+    fr = b.select(z0, b.or_(b.lshr(fr, const(I64, 1)), const(I64, 1 << 51)), fr)
+    fr = b.select(m1, b.or_(b.lshr(fr, const(I64, 2)), const(I64, 1 << 50)), fr)
+    rexp = b.select(m1, const(I64, 0), rexp)
+    r = _pack(c, fmt, sign, rexp, fr)
+    # special cases, lowest priority first
+    fz = F.fpcr_bit(c, F.FPCR_FZ)
+    big = b.and_(fz, b.icmp_unsigned(">=", mag, K(t, (253 << 23) if fmt.bits == 32 else (2045 << 52))))
+    r = b.select(big, sign, r)
+    rm = b.and_(b.lshr(F.fpcr(c), const(I32, F.RMODE_SHIFT)), const(I32, 3))
+    neg = b.icmp_unsigned("!=", sign, K(t, 0))
+    to_inf = b.or_(b.icmp_unsigned("==", rm, const(I32, F.RN)),
+                   b.or_(b.and_(b.icmp_unsigned("==", rm, const(I32, F.RP)), b.not_(neg)),
+                         b.and_(b.icmp_unsigned("==", rm, const(I32, F.RM)), neg)))
+    tiny = b.icmp_unsigned("<", mag, K(t, (1 << 21) if fmt.bits == 32 else (1 << 50)))
+    over = b.or_(sign, b.select(to_inf, K(t, fmt.inf), K(t, fmt.inf - 1)))
+    r = b.select(tiny, over, r)
+    zero = F.is_zero(c, fmt, x)
+    r = b.select(zero, b.or_(sign, K(t, fmt.inf)), r)
+    r = b.select(F.is_inf(c, fmt, x), sign, r)
+    isnan, issnan, pick = F.process_nan1(c, fmt, x)
+    fpsr_raise(c, [(issnan, IOC), (zero, F.DZC)])
+    return b.select(isnan, pick, r)
+
+
+def _frsqrte_lane(c, fmt, x):
+    """FPRSqrtEstimate on one lane (integer bits)."""
+    b = c.b
+    x = F.flush(c, fmt, x)
+    t = x.type
+    e, f = _frac52(c, fmt, x)
+    den = b.icmp_unsigned("==", e, const(I64, 0))
+    lz = b.sub(intrinsic(c, "llvm.ctlz.i64", I64, [f, const(I1, 0)]), const(I64, 12))
+    m52 = (1 << 52) - 1
+    e = b.select(den, b.sub(const(I64, 0), lz), e)
+    f = b.select(den, b.and_(b.shl(f, b.add(lz, const(I64, 1))), const(I64, m52)), f)
+    odd = b.trunc(e, I1)
+    idx = b.select(odd, b.lshr(f, const(I64, 45)), b.add(b.lshr(f, const(I64, 44)), const(I64, 128)))
+    est = _lookup(c, "emu_rsqrt_table", RSQRT_TABLE, idx)
+    rexp = b.lshr(b.sub(const(I64, 380 if fmt.bits == 32 else 3068), e), const(I64, 1))
+    r = _pack(c, fmt, K(t, 0), rexp, b.shl(b.and_(est, const(I64, 0xFF)), const(I64, 44)))
+    neg = b.icmp_unsigned("!=", b.and_(x, K(t, fmt.sign)), K(t, 0))
+    zero = F.is_zero(c, fmt, x)
+    r = b.select(F.is_inf(c, fmt, x), K(t, 0), r)
+    r = b.select(neg, K(t, fmt.dnan), r)
+    r = b.select(zero, b.or_(b.and_(x, K(t, fmt.sign)), K(t, fmt.inf)), r)
+    isnan, issnan, pick = F.process_nan1(c, fmt, x)
+    inv = b.or_(issnan, b.and_(b.and_(neg, b.not_(zero)), b.not_(isnan)))
+    fpsr_raise(c, [(inv, IOC), (zero, F.DZC)])
+    return b.select(isnan, pick, r)
+
+
+def _frecpx_lane(c, fmt, x):
+    """FPRecpX: exponent-only reciprocal."""
+    b = c.b
+    x = F.flush(c, fmt, x)
+    t = x.type
+    emask = K(t, fmt.inf)
+    ex = b.and_(x, emask)
+    r = b.select(b.icmp_unsigned("==", ex, K(t, 0)), K(t, fmt.inf - fmt.minnorm),
+                 b.and_(b.xor(ex, emask), emask))
+    r = b.or_(r, b.and_(x, K(t, fmt.sign)))
+    isnan, issnan, pick = F.process_nan1(c, fmt, x)
+    fpsr_raise(c, [(issnan, IOC)])
+    return b.select(isnan, pick, r)
+
+
+def _urecpe_lane(c, x):
+    b = c.b
+    idx = b.zext(b.and_(b.lshr(x, const(I32, 23)), const(I32, 0xFF)), I64)
+    est = b.trunc(_lookup(c, "emu_recip_table", RECIP_TABLE, idx), I32)
+    r = b.shl(est, const(I32, 23))
+    return b.select(b.icmp_signed(">=", x, const(I32, 0)), const(I32, 0xFFFFFFFF), r)
+
+
+def _ursqrte_lane(c, x):
+    b = c.b
+    idx = b.zext(b.sub(b.lshr(x, const(I32, 23)), const(I32, 128)), I64)
+    low = b.icmp_unsigned("<", x, const(I32, 0x40000000))
+    idx = b.select(low, const(I64, 0), idx)
+    est = b.trunc(_lookup(c, "emu_rsqrt_table", RSQRT_TABLE, idx), I32)
+    return b.select(low, const(I32, 0xFFFFFFFF), b.shl(est, const(I32, 23)))
+
+
+def _fest(lane_fn, name):
+    """Lane-wise FP estimate through one out-of-line helper per format."""
+    def k(c, fmt, x, old):
+        key = f"emu_fp_{name}_{fmt.tag}"
+        return _lanewise(c, x, lambda v: F.out_of_line(
+            c, key, fmt.ity, [v], lambda e, a: lane_fn(e, fmt, a)))
+    return k
+
+
+def _uest(lane_fn, name):
+    def k(c, fmt, x, old):
+        if fmt.bits != 32:
+            c.undefined()
+        return _lanewise(c, x, lambda v: F.out_of_line(
+            c, f"emu_{name}", I32, [v], lambda e, a: lane_fn(e, a)))
+    return k
+
+
+ESTIMATES = [   # (name, U, opcode, kernel, has vector, has scalar); all with a = 1
+    ("URECPE", 0, 0b11100, _uest(_urecpe_lane, "urecpe"), True, False),
+    ("FRECPE", 0, 0b11101, _fest(_frecpe_lane, "recpe"), True, True),
+    ("FRECPX", 0, 0b11111, _fest(_frecpx_lane, "recpx"), False, True),
+    ("URSQRTE", 1, 0b11100, _uest(_ursqrte_lane, "ursqrte"), True, False),
+    ("FRSQRTE", 1, 0b11101, _fest(_frsqrte_lane, "rsqrte"), True, True),
+]
+
+for _name, _u, _opc, _k, _vec, _sc in ESTIMATES:
+    if _vec:
+        _register(f"{_name}_v", f"0Q{_u}011101s10000{_opc:05b}10nnnnnddddd",
+                  _fmisc_lift(_k, False), f"{_name} (vector estimate).")
+    if _sc:
+        _register(f"{_name}_s", f"01{_u}111101s10000{_opc:05b}10nnnnnddddd",
+                  _fmisc_lift(_k, True), f"{_name} (scalar estimate).")
