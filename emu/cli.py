@@ -34,6 +34,8 @@ def build_parser():
     r.add_argument("--strace", action="store_true", help="log every guest syscall on stderr")
     r.add_argument("--stats", action="store_true",
                    help="print EMU_BLOCK_STATS {json} on stderr at exit (also EMU_BLOCK_STATS=1)")
+    r.add_argument("--no-cache", action="store_true",
+                   help="do not use the on-disk cache of compiled code (EMU_CACHE_DIR)")
     r.add_argument("--no-batch", action="store_true", help="translate one block per LLVM module")
     r.add_argument("--tier", default="auto", choices=("auto", "1", "2"),
                    help="auto: quick tier-1 code, hot regions recompiled optimised (default); "
@@ -68,7 +70,7 @@ def main(argv=None):
     try:
         proc = runtime.Process.create(ns.program, [ns.program] + ns.args, envp,
                                       rootfs=ns.rootfs, strace=ns.strace, stats=stats,
-                                      batch=not ns.no_batch,
+                                      batch=not ns.no_batch, code_cache=not ns.no_cache,
                                       tiering=ns.tier if ns.tier == "auto" else int(ns.tier))
     except runtime.LoadError as e:
         return _fail(str(e))

@@ -21,6 +21,7 @@ from emu.memory import GuestMemory, PAGE_SHIFT
 from emu.loader import load, LoadError  # noqa: F401  (re-exported for the CLI)
 from kernel import Kernel, ProcessExit
 from kernel.vma import AddressSpace
+from translator.codecache import default_dir
 from translator.jit import Translator
 
 _FAULT_SIGNALS = {
@@ -48,7 +49,7 @@ class Process:
 
     @classmethod
     def create(cls, path, argv, envp, rootfs=None, strace=False, stats=False,
-               batch=True, tiering="auto"):
+               batch=True, tiering="auto", code_cache=True):
         self = cls()
         self.stats_enabled = stats
         self.mem = GuestMemory()
@@ -59,7 +60,9 @@ class Process:
         self.kernel = Kernel(self.mem, self.space, rootfs=rootfs, exe_path=path,
                              strace=strace)
         self.kernel.cmdline = list(argv)
-        self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch)
+
+        self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch,
+                                     disk_cache=default_dir() if code_cache else None)
         cpu = self.cpu
         cpu.pc = info.entry
         cpu.sp = info.sp
@@ -136,6 +139,10 @@ class Process:
             "lift_s": tr.get("lift_s", 0.0),
             "compile_s": tr.get("compile_s", 0.0),
             "compile2_s": tr.get("compile2_s", 0.0),
+            "cache_hits": tr.get("cache_hits", 0),
+            "cache_misses": tr.get("cache_misses", 0),
+            "cache_load_s": tr.get("cache_load_s", 0.0),
+            "blocks_from_cache": tr.get("blocks_from_cache", 0),
             "regions": tr.get("regions", 0),
             "promotions": tr.get("promotions", 0),
             "links": tr.get("links", 0),

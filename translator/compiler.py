@@ -55,7 +55,6 @@ class Compiler:
         self.fpm = llvm.create_new_function_pass_manager()
         for p in passes:
             getattr(self.fpm, p)()
-        self.modules = []
         self.seconds = 0.0
         self.count = 0
         self.triple = llvm.get_process_triple()
@@ -65,18 +64,24 @@ class Compiler:
         m.triple = self.triple
         return m
 
-    def compile(self, module, function_names=(), global_names=()):
-        """Compile and load `module`; returns ({fn: addr}, {global: addr})."""
+    def compile(self, module, function_names=(), global_names=(), want_object=False):
+        """Compile and load `module`; returns ({fn: addr}, {global: addr}),
+        plus the object code when want_object (for the on-disk cache)."""
         t0 = time.perf_counter()
         mod = llvm.parse_assembly(str(module))
         self._optimise(mod)
-        self.engine.add_module(mod)
+        obj = self.tm.emit_object(mod)
+        res = self.load_object(obj, function_names, global_names)
+        self.seconds += time.perf_counter() - t0
+        self.count += 1
+        return (res + (obj,)) if want_object else res
+
+    def load_object(self, obj, function_names=(), global_names=()):
+        """Load compiled object code; returns ({fn: addr}, {global: addr})."""
+        self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
         fns = {n: self.engine.get_function_address(n) for n in function_names}
         gls = {n: self.engine.get_global_value_address(n) for n in global_names}
-        self.modules.append(mod)
-        self.seconds += time.perf_counter() - t0
-        self.count += 1
         return fns, gls
 
     def asm(self, module):

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from emu.cpustate import ExitReason
 from emu.memory import PAGE_SHIFT, PAGE_EXEC, PAGE_CODE, PAGE_SIZE
 from . import decoder, isa  # noqa: F401  (isa registers the decode table)
+from .codecache import CodeCache, translator_version, block_hash
 from .compiler import Compiler
 from .dispatcher import BlockTable, build_dispatcher, build_counter, build_probe, DISPATCH_NAME
 from .lifter import RegionLifter, Undefined
@@ -43,13 +44,18 @@ class Region:
 
 
 class Translator:
-    def __init__(self, cpu, mem, tiering="auto", batch=True):
-        """tiering: "auto" (tier 1, hot regions promoted to tier 2), 1 or 2."""
+    def __init__(self, cpu, mem, tiering="auto", batch=True, disk_cache=None):
+        """tiering: "auto" (tier 1, hot regions promoted to tier 2), 1 or 2.
+        disk_cache: a directory for compiled regions (None: no disk cache)."""
         self.cpu = cpu
         self.mem = mem
         self.tiering = tiering
         self.compiler = Compiler(2 if tiering == 2 else 1)
         self._compiler2 = None
+        self.cache = CodeCache(disk_cache, translator_version(
+            f"{HOT_THRESHOLD}:{BATCH_BLOCKS}:{BATCH_INSNS}:{TIER2_BLOCKS}:{TIER2_INSNS}"))
+        self.use_disk = self.cache.enabled
+        self._loaded = {}                      # function name -> (record, fn, slots)
         self.table = BlockTable(cpu)
         self.blocks = {}                       # pc -> Block
         self.page_blocks = defaultdict(set)    # page -> {pc}
@@ -119,28 +125,101 @@ class Translator:
 
     def _build(self, tier, entries, batch, promote=False):
         compiler = self.compiler2 if tier == 2 else self.compiler
-        module = compiler.new_module(f"m{self._serial}")
         hot = HOT_THRESHOLD if (tier == 1 and self.tiering == "auto") else 0
-        region, lifter = self._lift(module, entries, batch=batch, hot_threshold=hot, tier=tier,
-                                    promote=promote)
+        key = self.cache.key(tier, promote, entries, self._head(entries[0]))
+        name = f"r{key[:24]}"
+        region = self._reuse(name) or self._from_disk(compiler, key, name)
+        if region is None:
+            if name in self._loaded:             # same key, other code: no disk
+                name = f"{name}_{self._serial}"
+                key = None
+            module = compiler.new_module(name)
+            region, lifter = self._lift(module, entries, batch=batch, hot_threshold=hot,
+                                        tier=tier, promote=promote, name=name)
+            t0 = time.perf_counter()
+            slot_names = [n for n, _ in lifter.slots]
+            fns, gls, obj = compiler.compile(module, [name], slot_names, want_object=True)
+            self.times["compile_s" if tier == 1 else "compile2_s"] += time.perf_counter() - t0
+            self.stats["modules_compiled"] += 1
+            region.fn = fns[name]
+            region.slots = [gls[n] for n in slot_names]
+            record = {"fn": name, "tier": tier, "ninsns": region.ninsns,
+                      "slots": [[n, t] for n, t in lifter.slots],
+                      "blocks": [[pc, end, block_hash(self._code(pc, end))]
+                                 for pc, end in lifter.ranges]}
+            self._loaded[name] = (record, region.fn, region.slots)
+            if key is not None and self.use_disk:
+                self.cache.store(key, record, obj)
         if tier == 2:
             self.stats["insns_translated_tier2"] += region.ninsns
-        t0 = time.perf_counter()
-        fns, gls = compiler.compile(module, [lifter.fn.name], [n for n, _ in lifter.slots])
-        self.times["compile_s" if tier == 1 else "compile2_s"] += time.perf_counter() - t0
-        self.stats["modules_compiled"] += 1
-        region.fn = fns[lifter.fn.name]
-        region.slots = [gls[n] for n, _ in lifter.slots]
         self._install(region)
 
+    def _head(self, pc):
+        """Up to 64 bytes of executable code at pc (part of the cache key)."""
+        out = bytearray()
+        while len(out) < 64:
+            w = self.fetch_word(pc + len(out))
+            if w is None:
+                break
+            out += w.to_bytes(4, "little")
+        return bytes(out)
+
+    def _code(self, pc, end):
+        return ctypes.string_at(self.mem.base + pc, end - pc)
+
+    def _valid(self, record):
+        for pc, end, digest in record["blocks"]:
+            if self.fetch_word(pc) is None or self.fetch_word(end - 4) is None:
+                return False
+            if block_hash(self._code(pc, end)) != digest:
+                return False
+        return True
+
+    def _region_from(self, record, fn, slots):
+        blocks = record["blocks"]
+        pages = sorted({p for pc, end, _ in blocks
+                        for p in range(pc >> PAGE_SHIFT, ((end - 1) >> PAGE_SHIFT) + 1)})
+        region = Region([b[0] for b in blocks], pages, record["ninsns"], record["tier"])
+        region.fn, region.slots = fn, list(slots)
+        return region
+
+    def _reuse(self, name):
+        """The same region compiled earlier in this process, if still valid."""
+        hit = self._loaded.get(name)
+        if hit is None or not self._valid(hit[0]):
+            return None
+        self.stats["cache_hits_process"] += 1
+        for s in hit[2]:                       # its old links may be stale
+            ctypes.c_uint64.from_address(s).value = 0
+        return self._region_from(*hit)
+
+    def _from_disk(self, compiler, key, name):
+        if not self.use_disk:
+            return None
+        t0 = time.perf_counter()
+        got = self.cache.load(key)
+        if got is None or got[0].get("fn") != name or not self._valid(got[0]):
+            self.stats["cache_misses"] += 1
+            return None
+        record, obj = got
+        slot_names = [n for n, _ in record["slots"]]
+        fns, gls = compiler.load_object(obj, [name], slot_names)
+        self.times["cache_load_s"] += time.perf_counter() - t0
+        self.stats["cache_hits"] += 1
+        self.stats["blocks_from_cache"] += len(record["blocks"])
+        slots = [gls[n] for n in slot_names]
+        self._loaded[name] = (record, fns[name], slots)
+        return self._region_from(record, fns[name], slots)
+
     def _lift(self, module, entries, batch=False, smc_checks=True, chain=True, limit=None,
-              hot_threshold=0, tier=1, promote=False):
+              hot_threshold=0, tier=1, promote=False, name=None):
         """Lift the blocks at `entries` (and, if batch, what they reach)."""
         self._serial += 1
         pc = entries[0]
         wanted = set(entries)
-        lifter = RegionLifter(module, f"r{pc:x}_{self._serial}", smc_checks=smc_checks,
+        lifter = RegionLifter(module, name or f"r{pc:x}_{self._serial}", smc_checks=smc_checks,
                               chain=chain, hot_threshold=hot_threshold)
+        lifter.ranges = []
         todo = list(entries)
         ninsns = 0
         pages = set()
@@ -177,6 +256,7 @@ class Translator:
                     break
             end = insns[-1].addr + 4
             lifter.end_block(end)
+            lifter.ranges.append((p, end))
             self.times["lift_s"] += time.perf_counter() - t1
             ninsns += len(insns)
             pages.update(range(p >> PAGE_SHIFT, ((end - 1) >> PAGE_SHIFT) + 1))

@@ -1,0 +1,96 @@
+"""The on-disk cache of compiled regions.
+
+Owns: where compiled regions live between runs (EMU_CACHE_DIR, default
+~/.cache/emu/jit), the translator version that keys them (a hash of the
+translator's and CPU-state contract's source files, the host CPU), the
+record format (object code + a JSON description: function, link slots with
+their targets, the guest blocks with a hash of their bytes), validation of a
+record against the guest code now in memory, and atomic writes.
+A record is looked up by a key derived before lifting (tier, entry pcs, the
+first bytes at the first entry); it is used only if every block it was
+built from still has the same bytes.  Does not own: lifting or compiling.
+"""
+import hashlib
+import json
+import os
+import pathlib
+import tempfile
+
+import llvmlite.binding as llvm
+
+_ROOT = pathlib.Path(__file__).resolve().parent
+_CONTRACT = [_ROOT.parent / "emu" / "cpustate.py", _ROOT.parent / "emu" / "memory.py"]
+
+
+def translator_version(extra=""):
+    """A hash of everything that shapes generated code."""
+    h = hashlib.sha256()
+    for path in sorted(_ROOT.rglob("*.py")) + _CONTRACT:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    h.update(llvm.get_host_cpu_name().encode())
+    h.update(llvm.get_host_cpu_features().flatten().encode())
+    h.update(extra.encode())
+    return h.hexdigest()[:16]
+
+
+def default_dir():
+    env = os.environ.get("EMU_CACHE_DIR")
+    base = pathlib.Path(env) if env else pathlib.Path.home() / ".cache" / "emu"
+    return base / "jit"
+
+
+def block_hash(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+class CodeCache:
+    def __init__(self, directory, version):
+        """directory None: a disabled cache (lookups miss, stores do nothing)."""
+        self.version = version
+        self.enabled = directory is not None
+        self.dir = pathlib.Path(directory) / version if directory is not None else None
+        if self.enabled:
+            try:
+                self.dir.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                self.enabled = False
+
+    def key(self, tier, promote, entries, head):
+        h = hashlib.sha256()
+        h.update(f"{tier}:{int(promote)}:{','.join('%x' % e for e in entries)}".encode())
+        h.update(head)
+        return h.hexdigest()[:32]
+
+    def _paths(self, key):
+        d = self.dir / key[:2]
+        return d / f"{key}.json", d / f"{key}.o"
+
+    def load(self, key):
+        """(record, object bytes) or None."""
+        if not self.enabled:
+            return None
+        meta, obj = self._paths(key)
+        try:
+            record = json.loads(meta.read_text())
+            data = obj.read_bytes()
+        except (OSError, ValueError):
+            return None
+        if hashlib.sha1(data).hexdigest() != record.get("obj_sha1"):
+            return None
+        return record, data
+
+    def store(self, key, record, data):
+        if not self.enabled:
+            return
+        meta, obj = self._paths(key)
+        record = dict(record, obj_sha1=hashlib.sha1(data).hexdigest())
+        try:
+            meta.parent.mkdir(parents=True, exist_ok=True)
+            for path, payload in ((obj, data), (meta, json.dumps(record).encode())):
+                fd, tmp = tempfile.mkstemp(dir=meta.parent, prefix=".tmp")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(payload)
+                os.replace(tmp, path)
+        except OSError:
+            pass
