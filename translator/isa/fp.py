@@ -733,91 +733,132 @@ def _fmt(c, t):
     return FMT[bits]
 
 
+def _register(name, bits, lift, doc):
+    lift.__name__ = lift.__qualname__ = name
+    lift.__doc__ = doc
+    pattern(name, bits)(lift)
+
+
 # -- FP data-processing (2 source) ------------------------------------------
 
-_DP2 = {0: fmul, 1: fdiv, 2: fadd, 3: fsub, 4: fmax, 5: fmin, 6: fmaxnm, 7: fminnm}
+def _fnmul(c, fmt, x, y):
+    return neg_bits(c, fmt, fmul(c, fmt, x, y))
 
 
-@pattern("FP_DP2", "00011110tt1mmmmmoooo10nnnnnddddd")
-def FP_DP2(c, t, m, o, n, d):
-    """FMUL/FDIV/FADD/FSUB/FMAX/FMIN/FMAXNM/FMINNM/FNMUL (scalar)."""
-    fmt = _fmt(c, t)
-    x, y = vlo(c, n, fmt.bits), vlo(c, m, fmt.bits)
-    if o == 8:
-        r = neg_bits(c, fmt, fmul(c, fmt, x, y))
-    elif o in _DP2:
-        r = _DP2[o](c, fmt, x, y)
-    else:
-        c.undefined()
-    set_vlo(c, d, r)
+DP2 = [   # (name, opcode, kernel): 0001 1110 type 1 Rm opcode 10 Rn Rd
+    ("FMUL", 0b0000, fmul), ("FDIV", 0b0001, fdiv), ("FADD", 0b0010, fadd),
+    ("FSUB", 0b0011, fsub), ("FMAX", 0b0100, fmax), ("FMIN", 0b0101, fmin),
+    ("FMAXNM", 0b0110, fmaxnm), ("FMINNM", 0b0111, fminnm), ("FNMUL", 0b1000, _fnmul),
+]
+
+
+def _dp2_lift(kern):
+    def lift(c, t, m, n, d):
+        fmt = _fmt(c, t)
+        set_vlo(c, d, kern(c, fmt, vlo(c, n, fmt.bits), vlo(c, m, fmt.bits)))
+    return lift
+
+
+for _name, _opc, _k in DP2:
+    _register(_name, f"00011110tt1mmmmm{_opc:04b}10nnnnnddddd", _dp2_lift(_k),
+              f"{_name} (scalar).")
 
 
 # -- FP data-processing (1 source) ------------------------------------------
 
-_FRINT = {8: RN, 9: RP, 10: RM, 11: RZ, 12: RA, 14: None, 15: None}
+def _fmov_reg(c, fmt, x):
+    return x
 
 
-@pattern("FP_DP1", "00011110tt1oooooo10000nnnnnddddd")
-def FP_DP1(c, t, o, n, d):
-    """FMOV/FABS/FNEG/FSQRT/FCVT/FRINT*/FRINT32*/FRINT64* (scalar)."""
-    if o >> 2 == 1:                       # FCVT: opc = destination type
-        if t == 2 or (o & 3) == 2 or (o & 3) == t:
-            c.undefined()
-        src = FMT[{0: 32, 1: 64, 3: 16}[t]]
-        dst = FMT[{0: 32, 1: 64, 3: 16}[o & 3]]
-        set_vlo(c, d, fcvt(c, src, dst, vlo(c, n, src.bits)))
-        return
-    fmt = _fmt(c, t)
-    x = vlo(c, n, fmt.bits)
-    if o == 0:
-        r = x
-    elif o == 1:
-        r = abs_bits(c, fmt, x)
-    elif o == 2:
-        r = neg_bits(c, fmt, x)
-    elif o == 3:
-        r = fsqrt(c, fmt, x)
-    elif o in _FRINT:
-        r = frint(c, fmt, x, _FRINT[o])
-    elif 16 <= o <= 19:                   # FRINT32Z/32X/64Z/64X
-        r = frint_n(c, fmt, x, RZ if o & 1 == 0 else None, 32 if o < 18 else 64)
-    else:
+def _frint_k(mode):
+    def k(c, fmt, x):
+        return frint(c, fmt, x, mode)
+    return k
+
+
+def _frint_n_k(mode, n):
+    def k(c, fmt, x):
+        return frint_n(c, fmt, x, mode, n)
+    return k
+
+
+DP1 = [   # (name, opcode, kernel): 0001 1110 type 1 opcode(6) 10000 Rn Rd
+    ("FMOV_reg", 0b000000, _fmov_reg), ("FABS", 0b000001, abs_bits),
+    ("FNEG", 0b000010, neg_bits), ("FSQRT", 0b000011, fsqrt),
+    ("FRINTN", 0b001000, _frint_k(RN)), ("FRINTP", 0b001001, _frint_k(RP)),
+    ("FRINTM", 0b001010, _frint_k(RM)), ("FRINTZ", 0b001011, _frint_k(RZ)),
+    ("FRINTA", 0b001100, _frint_k(RA)), ("FRINTX", 0b001110, _frint_k(None)),
+    ("FRINTI", 0b001111, _frint_k(None)),
+    ("FRINT32Z", 0b010000, _frint_n_k(RZ, 32)), ("FRINT32X", 0b010001, _frint_n_k(None, 32)),
+    ("FRINT64Z", 0b010010, _frint_n_k(RZ, 64)), ("FRINT64X", 0b010011, _frint_n_k(None, 64)),
+]
+
+
+def _dp1_lift(kern):
+    def lift(c, t, n, d):
+        fmt = _fmt(c, t)
+        set_vlo(c, d, kern(c, fmt, vlo(c, n, fmt.bits)))
+    return lift
+
+
+for _name, _opc, _k in DP1:
+    _register(_name, f"00011110tt1{_opc:06b}10000nnnnnddddd", _dp1_lift(_k),
+              f"{_name} (scalar).")
+
+_CVT_TYPE = {0: 32, 1: 64, 3: 16}
+
+
+@pattern("FCVT", "00011110tt10001oo10000nnnnnddddd")
+def FCVT(c, t, o, n, d):
+    """FCVT between half, single and double (o = destination type)."""
+    if t not in _CVT_TYPE or o not in _CVT_TYPE or o == t:
         c.undefined()
-    set_vlo(c, d, r)
+    src, dst = FMT[_CVT_TYPE[t]], FMT[_CVT_TYPE[o]]
+    set_vlo(c, d, fcvt(c, src, dst, vlo(c, n, src.bits)))
 
 
 # -- FP data-processing (3 source) ------------------------------------------
 
-@pattern("FP_DP3", "00011111ttPmmmmmQaaaaannnnnddddd")
-def FP_DP3(c, t, P, m, Q, a, n, d):
-    """FMADD/FMSUB/FNMADD/FNMSUB (fused)."""
-    fmt = _fmt(c, t)
-    x, y, acc = vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), vlo(c, a, fmt.bits)
-    if P != Q:                          # FMSUB, FNMADD: -(n*m)
-        x = neg_bits(c, fmt, x)
-    if P:                               # FNMADD, FNMSUB: -a
-        acc = neg_bits(c, fmt, acc)
-    set_vlo(c, d, fmuladd(c, fmt, acc, x, y))
+DP3 = [("FMADD", 0, 0), ("FMSUB", 0, 1), ("FNMADD", 1, 0), ("FNMSUB", 1, 1)]   # (o1, o0)
+
+
+def _dp3_lift(o1, o0):
+    def lift(c, t, m, a, n, d):
+        fmt = _fmt(c, t)
+        x, y, acc = vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), vlo(c, a, fmt.bits)
+        if o1 != o0:                        # FMSUB, FNMADD: -(n*m)
+            x = neg_bits(c, fmt, x)
+        if o1:                              # FNMADD, FNMSUB: -a
+            acc = neg_bits(c, fmt, acc)
+        set_vlo(c, d, fmuladd(c, fmt, acc, x, y))
+    return lift
+
+
+for _name, _o1, _o0 in DP3:
+    _register(_name, f"00011111tt{_o1}mmmmm{_o0}aaaaannnnnddddd", _dp3_lift(_o1, _o0),
+              f"{_name} (fused).")
 
 
 # -- FP compare / conditional compare / conditional select -------------------
 
-@pattern("FCMP", "00011110tt1mmmmm001000nnnnnsz000")
-def FCMP(c, t, m, n, s, z):
+@pattern("FCMP", "00011110tt1mmmmm001000nnnnn0z000")
+@pattern("FCMPE", "00011110tt1mmmmm001000nnnnn1z000")
+def FCMP(c, t, m, n, z):
     """FCMP/FCMPE (register or #0.0) -> NZCV."""
     fmt = _fmt(c, t)
     x = vlo(c, n, fmt.bits)
     y = const(fmt.ity, 0) if z else vlo(c, m, fmt.bits)
-    c.set_nzcv(*fcompare(c, fmt, x, y, s))
+    c.set_nzcv(*fcompare(c, fmt, x, y, (c.word >> 4) & 1))
 
 
-@pattern("FCCMP", "00011110tt1mmmmmqqqq01nnnnnsffff")
-def FCCMP(c, t, m, q, n, s, f):
+@pattern("FCCMP", "00011110tt1mmmmmqqqq01nnnnn0ffff")
+@pattern("FCCMPE", "00011110tt1mmmmmqqqq01nnnnn1ffff")
+def FCCMP(c, t, m, q, n, f):
     """FCCMP/FCCMPE: compare if cond holds, else NZCV = #imm."""
     fmt = _fmt(c, t)
     b = c.b
     cond = c.cond(q)
-    flags = fcompare(c, fmt, vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), s, cond)
+    flags = fcompare(c, fmt, vlo(c, n, fmt.bits), vlo(c, m, fmt.bits), (c.word >> 4) & 1, cond)
     c.set_nzcv(*(b.select(cond, v, const(I1, (f >> (3 - i)) & 1)) for i, v in enumerate(flags)))
 
 
@@ -838,64 +879,83 @@ def FMOV_imm(c, t, i, d):
     set_vlo(c, d, const(fmt.ity, vfp_expand_imm(i, fmt.bits)))
 
 
-# -- conversions between FP and integer ---------------------------------------
+# -- conversions between FP and general registers ------------------------------
 
-_CVT_MODE = {0: RN, 1: RP, 2: RM, 3: RZ}
+TO_INT = [   # (name, rmode, opcode, rounding): sf 0 0 11110 type 1 rmode opcode 000000 Rn Rd
+    ("FCVTNS_gp", 0, 0b000, RN), ("FCVTNU_gp", 0, 0b001, RN),
+    ("FCVTAS_gp", 0, 0b100, RA), ("FCVTAU_gp", 0, 0b101, RA),
+    ("FCVTPS_gp", 1, 0b000, RP), ("FCVTPU_gp", 1, 0b001, RP),
+    ("FCVTMS_gp", 2, 0b000, RM), ("FCVTMU_gp", 2, 0b001, RM),
+    ("FCVTZS_gp", 3, 0b000, RZ), ("FCVTZU_gp", 3, 0b001, RZ),
+]
 
 
-@pattern("FP_INT", "z0011110tt1rrooo000000nnnnnddddd")
-def FP_INT(c, z, t, r, o, n, d):
-    """FCVT[NPMZA][SU], [SU]CVTF, FMOV (general <-> FP, incl. Vd.D[1])."""
+def _to_int_lift(unsigned, mode):
+    def lift(c, z, t, n, d):
+        fmt = _fmt(c, t)
+        c.set_x(d, fp_to_int(c, fmt, vlo(c, n, fmt.bits), INT[64 if z else 32], unsigned, mode))
+    return lift
+
+
+for _name, _r, _opc, _mode in TO_INT:
+    _register(_name, f"z0011110tt1{_r:02b}{_opc:03b}000000nnnnnddddd",
+              _to_int_lift(_opc & 1, _mode), f"{_name[:-3]} Wd/Xd, <Vn> (FP to integer).")
+
+
+@pattern("SCVTF_gp", "z0011110tt100010000000nnnnnddddd")
+@pattern("UCVTF_gp", "z0011110tt100011000000nnnnnddddd")
+def CVTF_gp(c, z, t, n, d):
+    """SCVTF/UCVTF <Vd>, Wn/Xn (integer to FP)."""
+    fmt = _fmt(c, t)
+    set_vlo(c, d, int_to_fp(c, fmt, c.x(n, 64 if z else 32), (c.word >> 16) & 1))
+
+
+@pattern("FMOV_gp", "z0011110tt1rr11o000000nnnnnddddd")
+def FMOV_gp(c, z, t, r, o, n, d):
+    """FMOV between general and FP registers (Wd<->Sn, Xd<->Dn, Xd<->Vn.D[1])."""
     b = c.b
-    w = 64 if z else 32
-    if o in (6, 7):                                   # FMOV
-        if (z, t, r) == (0, 0, 0):
-            bits, top = 32, False
-        elif (z, t, r) == (1, 1, 0):
-            bits, top = 64, False
-        elif (z, t, r) == (1, 2, 1):
-            bits, top = 64, True
-        else:
-            c.undefined()
-        if o == 6:                                    # to general
-            v = c.v(n)
-            if top:
-                v = b.lshr(v, const(I128, 64))
-            c.set_x(d, b.trunc(v, INT[bits]))
-        else:                                         # to FP
-            x = c.x(n, bits)
-            if top:
-                old = b.and_(c.v(d), const(I128, (1 << 64) - 1))
-                c.set_v(d, b.or_(old, b.shl(b.zext(x, I128), const(I128, 64))))
-            else:
-                set_vlo(c, d, x)
-        return
-    fmt = _fmt(c, t)
-    if o in (2, 3):                                   # SCVTF / UCVTF
-        if r != 0:
-            c.undefined()
-        set_vlo(c, d, int_to_fp(c, fmt, c.x(n, w), o == 3))
-        return
-    if o in (4, 5):                                   # FCVTAS / FCVTAU
-        if r != 0:
-            c.undefined()
-        mode = RA
+    if (z, t, r) == (0, 0, 0):
+        bits, top = 32, False
+    elif (z, t, r) == (1, 1, 0):
+        bits, top = 64, False
+    elif (z, t, r) == (1, 2, 1):
+        bits, top = 64, True
     else:
-        mode = _CVT_MODE[r]
-    c.set_x(d, fp_to_int(c, fmt, vlo(c, n, fmt.bits), INT[w], o & 1, mode))
+        c.undefined()                 # incl. the H forms (FEAT_FP16)
+    if o == 0:                        # to general
+        v = c.v(n)
+        if top:
+            v = b.lshr(v, const(I128, 64))
+        c.set_x(d, b.trunc(v, INT[bits]))
+    elif top:                         # to Vd.D[1], keeping D[0]
+        old = b.and_(c.v(d), const(I128, (1 << 64) - 1))
+        c.set_v(d, b.or_(old, b.shl(b.zext(c.x(n), I128), const(I128, 64))))
+    else:
+        set_vlo(c, d, c.x(n, bits))
 
 
-@pattern("FP_FIXED", "z0011110tt0rrooossssssnnnnnddddd")
-def FP_FIXED(c, z, t, r, o, s, n, d):
-    """SCVTF/UCVTF/FCVTZS/FCVTZU with #fbits (fixed point)."""
-    w = 64 if z else 32
-    fmt = _fmt(c, t)
+# -- conversions between FP and fixed point -------------------------------------
+
+def _fbits(c, z, s):
     if not z and s < 32:
         c.undefined()
-    fbits = 64 - s
-    if r == 0 and o in (2, 3):
-        set_vlo(c, d, int_to_fp(c, fmt, c.x(n, w), o == 3, fbits))
-    elif r == 3 and o in (0, 1):
-        c.set_x(d, fp_to_int(c, fmt, vlo(c, n, fmt.bits), INT[w], o == 1, RZ, fbits))
-    else:
-        c.undefined()
+    return 64 - s
+
+
+@pattern("SCVTF_fixed_gp", "z0011110tt000010ssssssnnnnnddddd")
+@pattern("UCVTF_fixed_gp", "z0011110tt000011ssssssnnnnnddddd")
+def CVTF_fixed_gp(c, z, t, s, n, d):
+    """SCVTF/UCVTF <Vd>, Wn/Xn, #fbits."""
+    fmt = _fmt(c, t)
+    fb = _fbits(c, z, s)
+    set_vlo(c, d, int_to_fp(c, fmt, c.x(n, 64 if z else 32), (c.word >> 16) & 1, fb))
+
+
+@pattern("FCVTZS_fixed_gp", "z0011110tt011000ssssssnnnnnddddd")
+@pattern("FCVTZU_fixed_gp", "z0011110tt011001ssssssnnnnnddddd")
+def FCVTZ_fixed_gp(c, z, t, s, n, d):
+    """FCVTZS/FCVTZU Wd/Xd, <Vn>, #fbits."""
+    fmt = _fmt(c, t)
+    fb = _fbits(c, z, s)
+    c.set_x(d, fp_to_int(c, fmt, vlo(c, n, fmt.bits), INT[64 if z else 32],
+                         (c.word >> 16) & 1, RZ, fb))
