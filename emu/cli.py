@@ -42,6 +42,10 @@ def build_parser():
                         "1 or 2: one tier only")
     r.add_argument("program")
     r.add_argument("args", nargs=argparse.REMAINDER)
+    f = sub.add_parser("rootfs", help="build an arm64 Debian bookworm rootfs (emu rootfs build "
+                                      "DIR --profile NAME)")
+    from harness import rootfs
+    rootfs.add_arguments(f)
     return p
 
 
@@ -60,6 +64,9 @@ def guest_environment(setenv, unsetenv):
 def main(argv=None):
     parser = build_parser()
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if ns.cmd == "rootfs":
+        from harness import rootfs
+        return rootfs.main(ns)
     if ns.cmd != "run":
         return _fail("usage: emu run [-L ROOTFS] [-E VAR=VAL] PROGRAM [ARGS...]")
     if ns.rootfs and not os.path.isdir(ns.rootfs):

@@ -38,6 +38,7 @@ FIELDS = [
     ("n_links", ctypes.c_uint64),      # native counter: link slots patched
     ("n_lookups", ctypes.c_uint64),    # native counter: dispatcher lookups
     ("tid", ctypes.c_uint64),          # guest thread id owning this state
+    ("n_insns", ctypes.c_uint64),      # native counter: guest instructions of blocks entered
 ]
 
 
@@ -69,7 +70,7 @@ SIZE = ctypes.sizeof(CPUState)
 
 assert OFFSET["sp"] == 248 and OFFSET["pc"] == 256 and OFFSET["n"] == 264
 assert OFFSET["vreg"] == 272 and OFFSET["fpcr"] == 784
-assert SIZE == 888, SIZE
+assert SIZE == 896, SIZE
 
 
 def x_offset(i):

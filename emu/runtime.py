@@ -145,6 +145,7 @@ class Process:
             "blocks_from_cache": tr.get("blocks_from_cache", 0),
             "regions": tr.get("regions", 0),
             "promotions": tr.get("promotions", 0),
+            "insns_executed": self.cpu.n_insns,
             "links": tr.get("links", 0),
             "dispatch_lookups": tr.get("dispatch_lookups", 0),
             "invalidations": tr.get("invalidations", 0),

@@ -4,6 +4,7 @@
   python -m harness build FILE.c [-o OUT] [--native]   compile a fixture (cached), print the path
   python -m harness lane NAME [--out FILE.md]  run a lane, write its Markdown report
   python -m harness lanes                      list the lanes
+  python -m harness rootfs build DIR --profile NAME...   arm64 Debian rootfs (see harness/rootfs.py)
 Exit status: 0 on success; 1 when a lane has a failing or unsupported row or a fetch/build
 fails; 2 on bad usage.
 """
@@ -11,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness import fetch, lanes, oracle
+from harness import fetch, lanes, oracle, rootfs
 
 
 def _cmd_fetch(args) -> int:
@@ -75,6 +76,9 @@ def main(argv=None) -> int:
     p.set_defaults(fn=_cmd_lane)
     p = sub.add_parser("lanes", help="list the lanes")
     p.set_defaults(fn=_cmd_lanes)
+    p = sub.add_parser("rootfs", help="build an arm64 Debian bookworm rootfs from profiles")
+    rootfs.add_arguments(p)
+    p.set_defaults(fn=lambda a: rootfs.main(a, "python -m harness rootfs"))
     args = parser.parse_args(argv)
     return args.fn(args)
 

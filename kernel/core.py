@@ -17,6 +17,7 @@ import threading
 
 from emu.memory import GuestFault
 from kernel import abi, strace
+from kernel import path as kpath
 from kernel.errors import ProcessExit, SyscallError
 from kernel.fd import FdTable
 from kernel.futex import Futexes
@@ -32,7 +33,7 @@ class Kernel:
                  strace_file=None):
         self.mem = mem
         self.space = space
-        self.rootfs = os.path.realpath(rootfs) if rootfs else None
+        self.rootfs = rootfs
         self.exe_path = self._host_exe(exe_path) if exe_path else None
         self.strace = strace
         self.strace_file = strace_file if strace_file is not None else sys.stderr
@@ -65,25 +66,32 @@ class Kernel:
         cpu = self.cpu
         return (cpu.tid if cpu is not None and cpu.tid else 0) or threading.get_native_id()
 
+    @property
+    def rootfs(self):
+        """The host directory that is the guest's / (None: the host's /)."""
+        return self._rootfs
+
+    @rootfs.setter
+    def rootfs(self, value):
+        value = os.path.realpath(value) if value else None
+        self._rootfs = None if value == "/" else value
+        self.rootfs_b = os.fsencode(self._rootfs) if self._rootfs else None
+
     def guest_path(self, host_path):
         """A host path as the guest names it (the ROOTFS prefix removed)."""
-        p = os.fsdecode(host_path)
-        if self.rootfs and (p == self.rootfs or p.startswith(self.rootfs + "/")):
-            return p[len(self.rootfs):] or "/"
-        return p
+        return os.fsdecode(kpath.to_guest(self, host_path))
 
     @property
     def exe_guest_path(self):
         return self.guest_path(self.exe_path) if self.exe_path else ""
 
     def _host_exe(self, path):
-        """The host path of the executable (the ROOTFS copy first, as the loader does)."""
-        path = os.fsdecode(path)
-        if self.rootfs and os.path.isabs(path):
-            cand = os.path.join(self.rootfs, path.lstrip("/"))
-            if os.path.exists(cand):
-                return cand
-        return os.path.abspath(path)
+        """The host path of the executable, symlinks resolved (as /proc/self/exe shows
+        it), looked up in ROOTFS first as the loader does."""
+        path = os.fsencode(path)
+        if self.rootfs_b and path.startswith(b"/"):
+            path = kpath.lookup_abs(self.rootfs_b, path)[1]
+        return os.fsdecode(os.path.realpath(path))
 
     def finish(self):
         """Process teardown that must happen before exit: flush shared mappings."""

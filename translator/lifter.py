@@ -32,10 +32,20 @@ INT = {1: I1, 8: I8, 16: I16, 32: I32, 64: I64, 128: I128}
 PROBE_NAME = "emu_probe"      # shared indirect-branch table probe (dispatcher.py)
 
 
+_CONSTS = {}
+
+
 def const(ty, v):
-    if isinstance(ty, ir.IntType):
-        v &= (1 << ty.width) - 1
-    return ir.Constant(ty, v)
+    """An LLVM constant (integers masked to their width, and memoized)."""
+    if not isinstance(ty, ir.IntType):
+        return ir.Constant(ty, v)
+    key = (ty.width, v)
+    c = _CONSTS.get(key)
+    if c is None:
+        c = ir.Constant(ty, v & ((1 << ty.width) - 1))
+        if len(_CONSTS) < 100000:
+            _CONSTS[key] = c
+    return c
 
 
 def _callable(value, fnty):
@@ -68,6 +78,7 @@ class RegionLifter:
         self.phi_reason = self.lb.phi(I32, "reason")
         self.phi_info = self.lb.phi(I64, "info")
         self.regs = {}          # key -> (alloca, type, state offset)
+        self._fields = {}       # state offset -> GEP in the entry block
         self.written = set()
         self.slots = []         # (global name, target pc)
         self.blocks = {}        # guest block pc -> its first LLVM block
@@ -111,11 +122,19 @@ class RegionLifter:
         self.pc = pc
         self.terminated = False
         self.first_stub = len(self.stubs)
+        # state.n_insns += <block length>, patched in end_block (state is
+        # noalias: inside a loop LLVM keeps the count in a register).
+        cnt = self.field_ptr(OFFSET["n_insns"])
+        self._count = self.b.add(self.b.load(cnt, typ=I64), const(I64, 0))
+        self.b.store(self._count, cnt)
+        self._block_pc = pc
 
     def end_block(self, fallthrough_pc):
         if not self.terminated:
             self.exit_direct(fallthrough_pc)
             self.terminated = True
+        n = (self.pc - self._block_pc) // 4 + 1
+        self._count.operands = (self._count.operands[0], const(I64, n))
 
     def block_targets(self):
         """Direct branch targets of the block lifted last."""
@@ -123,8 +142,15 @@ class RegionLifter:
 
     # -- state access -----------------------------------------------------
     def field_ptr(self, offset, builder=None):
-        b = builder or self.b
-        return b.gep(self.state, [const(I64, offset)], source_etype=I8)
+        """Pointer to a CPU state field (one GEP per field, in the entry block)."""
+        p = self._fields.get(offset)
+        if p is None:
+            eb = self.eb
+            if self.entry.is_terminated:
+                eb = ir.IRBuilder(self.entry)
+                eb.position_before(self.entry.terminator)
+            p = self._fields[offset] = eb.gep(self.state, [const(I64, offset)], source_etype=I8)
+        return p
 
     def _reg(self, key, ty, offset):
         r = self.regs.get(key)

@@ -1810,3 +1810,70 @@ for _name, _u, _opc, _k, _vec, _sc in ESTIMATES:
     if _sc:
         _register(f"{_name}_s", f"01{_u}111101s10000{_opc:05b}10nnnnnddddd",
                   _fmisc_lift(_k, True), f"{_name} (scalar estimate).")
+
+
+# -- three same (extra): dot product (FEAT_DotProd), SQRDMLAH/SQRDMLSH (FEAT_RDM)
+
+def _dot(c, x, y, acc, signed):
+    """acc.S[i] += sum of the four byte products of group i."""
+    b = c.b
+    p = b.mul(widen(c, x, signed, 4), widen(c, y, signed, 4))
+    n = p.type.count
+    s = None
+    for k in range(4):
+        part = shuffle(c, p, None, range(k, n, 4))
+        s = part if s is None else b.add(s, part)
+    return b.add(acc, s)
+
+
+@pattern("SDOT_v", "0Q001110100mmmmm100101nnnnnddddd")
+@pattern("UDOT_v", "0Q101110100mmmmm100101nnnnnddddd")
+def DOT_v(c, Q, m, n, d):
+    """SDOT/UDOT Vd.2S/4S, Vn.8B/16B, Vm.8B/16B."""
+    total = 128 if Q else 64
+    signed = not (c.word >> 29) & 1
+    acc = get(c, d, 32, total)
+    put(c, d, _dot(c, get(c, n, 8, total), get(c, m, 8, total), acc, signed))
+
+
+@pattern("SDOT_elem", "0Q00111110LMmmmm1110H0nnnnnddddd")
+@pattern("UDOT_elem", "0Q10111110LMmmmm1110H0nnnnnddddd")
+def DOT_elem(c, Q, L, M, m, H, n, d):
+    """SDOT/UDOT Vd.2S/4S, Vn.8B/16B, Vm.4B[index]."""
+    total = 128 if Q else 64
+    signed = not (c.word >> 29) & 1
+    idx = (H << 1) | L
+    rm = (M << 4) | m
+    grp = get(c, rm, 32, 128)
+    y = c.b.bitcast(shuffle(c, grp, None, [idx] * (total // 32)), vt(8, total // 8))
+    acc = get(c, d, 32, total)
+    put(c, d, _dot(c, get(c, n, 8, total), y, acc, signed))
+
+
+def _qrdmlah(sub):
+    """SQRDMLAH/SQRDMLSH: saturate((d << e) +- 2*x*y + round) >> e; QC."""
+    def k(c, x, y, old):
+        b = c.b
+        e = esize_of(x)
+        wide = vt(4 * e, x.type.count)
+        wx, wy, wd = (b.sext(v, wide) for v in (x, y, old()))
+        p = b.shl(b.mul(wx, wy), K(wide, 1))
+        acc = b.shl(wd, K(wide, e))
+        acc = b.sub(acc, p) if sub else b.add(acc, p)
+        acc = b.ashr(b.add(acc, K(wide, 1 << (e - 1))), K(wide, e))
+        r, sat = _sat_s(c, acc, e)
+        qc(c, sat)
+        return r
+    return k
+
+
+for _name, _opc, _k in (("SQRDMLAH", 0b0000, _qrdmlah(False)), ("SQRDMLSH", 0b0001, _qrdmlah(True))):
+    _register(f"{_name}_v", f"0Q101110zz0mmmmm1{_opc:04b}1nnnnnddddd",
+              _same_int_lift(_k, HS, False), f"{_name} (vector).")
+    _register(f"{_name}_s", f"01111110zz0mmmmm1{_opc:04b}1nnnnnddddd",
+              _same_int_lift(_k, HS, True), f"{_name} (scalar).")
+for _name, _opc, _k in (("SQRDMLAH", 0b1101, _qrdmlah(False)), ("SQRDMLSH", 0b1111, _qrdmlah(True))):
+    _register(f"{_name}_elem_v", f"0Q101111zzLMmmmm{_opc:04b}H0nnnnnddddd",
+              _idx_same_lift(_k, False), f"{_name} (vector, by element).")
+    _register(f"{_name}_elem_s", f"01111111zzLMmmmm{_opc:04b}H0nnnnnddddd",
+              _idx_same_lift(_k, True), f"{_name} (scalar, by element).")

@@ -1,6 +1,7 @@
 """System instructions available at EL0: MRS/MSR of the registers Linux
 exposes (NZCV, FPCR, FPSR, TPIDR_EL0, TPIDRRO_EL0, CNTVCT_EL0, CNTFRQ_EL0,
-CTR_EL0, DCZID_EL0, MIDR_EL1 and the ID registers the kernel emulates),
+CTR_EL0, DCZID_EL0, MIDR_EL1 and the ID registers the kernel emulates,
+with the feature fields kernel/cpuinfo.py's HWCAPs promise),
 hints (NOP, YIELD, BTI, PAC hints without PAC), barriers as fences, CLREX,
 DC ZVA (64-byte zeroing), cache maintenance as no-ops.  Unknown system
 registers are undefined (SIGILL)."""
@@ -26,27 +27,56 @@ CTR_EL0 = sysreg(3, 3, 0, 0, 1)
 DCZID_EL0 = sysreg(3, 3, 0, 0, 7)
 DCZ_BYTES = 64
 
-# Read-only registers with constant values, as an arm64 Linux kernel shows
-# them to EL0 (ID registers are trapped and emulated by the kernel; values
-# must agree with the HWCAPs we advertise: FP + AdvSIMD only).
+# What the ID registers show EL0, as an arm64 Linux kernel emulates MRS of
+# them (arch/arm64/kernel/cpufeature.c emulate_sys_reg): the space op0=3,
+# op1=0, CRn=0, CRm=0 (MIDR, MPIDR, REVIDR only) or CRm=2..7 (any op2;
+# registers without user-visible fields read as 0); anything else in that
+# space, including CRm=1, is SIGILL.  Fields hidden from EL0 read as the
+# kernel's safe values (EL0/EL1 = AArch64 only, DebugVer = 6).  The
+# feature fields must agree with kernel/cpuinfo.py's HWCAP bits, as the
+# kernel derives those bits from these very fields (tests/test_hwcaps.py
+# checks the correspondence, and checks it on qemu-aarch64 too).
+ID_AA64PFR0 = 0x11                 # EL0, EL1 AArch64; FP, AdvSIMD = 0 (present, no FP16)
+ID_AA64ISAR0 = ((2 << 4)           # AES = 2: AESE/AESD/AESMC/AESIMC + PMULL.1Q
+                | (1 << 8)         # SHA1
+                | (1 << 12)        # SHA2 = 1: SHA-256 only (no SHA512)
+                | (1 << 16)        # CRC32
+                | (2 << 20)        # Atomic = 2: LSE
+                | (1 << 28)        # RDM: SQRDMLAH/SQRDMLSH
+                | (1 << 44))       # DP: SDOT/UDOT
+ID_AA64ISAR1 = ((1 << 12)          # JSCVT: FJCVTZS
+                | (2 << 20)        # LRCPC = 2: LDAPR + LDAPUR/STLUR
+                | (1 << 32)        # FRINTTS: FRINT32Z/32X/64Z/64X
+                | (1 << 36))       # SB
+# MIDR: Arm Cortex-A72 r0p3.  A core whose own features are a subset of
+# what we implement, so software that infers features from the part number
+# (rather than HWCAPs) only ever assumes instructions we lift.
+MIDR = 0x410FD083
+
 CONSTANT_REGS = {
     CTR_EL0: 0x8444C004,            # DminLine=IminLine=64 bytes, IDC/DIC clear
     DCZID_EL0: 4,                   # DC ZVA allowed, block 2**4 words = 64 bytes
     CNTFRQ_EL0: 1_000_000_000,      # CNTVCT counts nanoseconds (see below)
-    sysreg(3, 0, 0, 0, 0): 0x410FD083,   # MIDR_EL1: Arm Cortex-A72 r0p3
-    sysreg(3, 0, 0, 0, 5): 0x80000000,   # MPIDR_EL1
+    sysreg(3, 0, 0, 0, 0): MIDR,         # MIDR_EL1
+    sysreg(3, 0, 0, 0, 5): 0x80000000,   # MPIDR_EL1 (the kernel's safe value)
     sysreg(3, 0, 0, 0, 6): 0,            # REVIDR_EL1
-    sysreg(3, 0, 0, 4, 0): 0x11,         # ID_AA64PFR0_EL1: EL0/EL1 AArch64, FP, AdvSIMD
-    sysreg(3, 0, 0, 4, 1): 0,            # ID_AA64PFR1_EL1
-    sysreg(3, 0, 0, 6, 0): 0,            # ID_AA64ISAR0_EL1: no AES/SHA/CRC32/atomics
-    sysreg(3, 0, 0, 6, 1): 0,            # ID_AA64ISAR1_EL1
-    sysreg(3, 0, 0, 6, 2): 0,            # ID_AA64ISAR2_EL1
-    sysreg(3, 0, 0, 7, 0): 0,            # ID_AA64MMFR0_EL1
-    sysreg(3, 0, 0, 7, 1): 0,            # ID_AA64MMFR1_EL1
-    sysreg(3, 0, 0, 7, 2): 0,            # ID_AA64MMFR2_EL1
-    sysreg(3, 0, 0, 5, 0): 0x6,          # ID_AA64DFR0_EL1 (debug v8)
-    sysreg(3, 0, 0, 4, 4): 0,            # ID_AA64ZFR0_EL1: no SVE
+    sysreg(3, 0, 0, 4, 0): ID_AA64PFR0,  # ID_AA64PFR0_EL1
+    sysreg(3, 0, 0, 5, 0): 0x6,          # ID_AA64DFR0_EL1 (DebugVer v8, hidden field)
+    sysreg(3, 0, 0, 6, 0): ID_AA64ISAR0,  # ID_AA64ISAR0_EL1
+    sysreg(3, 0, 0, 6, 1): ID_AA64ISAR1,  # ID_AA64ISAR1_EL1
+    # every other (3, 0, 0, 2..7, op2) register reads as 0 (see id_register)
 }
+
+
+def id_register(r):
+    """The value an MRS of system register r gives at EL0 if it is in the
+    kernel-emulated ID space, else None."""
+    if r in CONSTANT_REGS:
+        return CONSTANT_REGS[r]
+    op0, op1, crn, crm = r >> 14, (r >> 11) & 7, (r >> 7) & 15, (r >> 3) & 15
+    if (op0, op1, crn) == (3, 0, 0) and 2 <= crm <= 7:
+        return 0
+    return None
 
 
 def _counter_ns(c):
@@ -77,8 +107,8 @@ def MRS(c, s, t):
         val = const(I64, 0)
     elif r in (CNTVCT_EL0, CNTVCTSS_EL0):
         val = _counter_ns(c)
-    elif r in CONSTANT_REGS:
-        val = const(I64, CONSTANT_REGS[r])
+    elif id_register(r) is not None:
+        val = const(I64, id_register(r))
     else:
         c.undefined()
     c.set_x(t, val)
