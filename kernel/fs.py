@@ -56,28 +56,26 @@ def _check_flags(flags, allowed):
 
 
 # -- open ----------------------------------------------------------------------------
-def _install(k, h, flags, path, virtual=None):
-    f = k.fds.install(h, bool(flags & abi.O_CLOEXEC), path)
-    f_obj = k.fds.files[f]
-    f_obj.virtual = virtual
-    if procfs.is_fd_dir(path if path.startswith(b"/") else b""):
-        f_obj.lister = lambda: procfs.fd_dirents(k)
-    return f
+def _install(k, h, flags, path, virtual=None, lister=None):
+    return k.fds.install(h, bool(flags & abi.O_CLOEXEC), path, virtual=virtual, lister=lister)
 
 
 def _open(k, dirfd, path, flags, mode, open_fn):
     follow = not flags & abi.O_NOFOLLOW and \
         (flags & (abi.O_CREAT | abi.O_EXCL)) != (abi.O_CREAT | abi.O_EXCL)
     hp, dfd = resolve(k, dirfd, path, follow)
-    if dfd is None and hp.startswith(b"/proc/") and flags & abi.O_ACCMODE == abi.O_RDONLY:
-        text = procfs.contents(k, hp)
-        if text is not None:
-            h = os.memfd_create("emu-proc", os.MFD_CLOEXEC)
-            os.write(h, text)
-            os.lseek(h, 0, os.SEEK_SET)
-            return _install(k, h, flags, path, virtual=procfs.normalise(hp))
-    h = open_fn(hp, dfd)
-    return _install(k, h, flags, hp if dfd is None and procfs.is_fd_dir(hp) else path)
+    lister = None
+    if dfd is None and hp.startswith(b"/proc/"):
+        if flags & abi.O_ACCMODE == abi.O_RDONLY:
+            text = procfs.contents(k, hp)
+            if text is not None:
+                h = os.memfd_create("emu-proc", os.MFD_CLOEXEC)
+                os.write(h, text)
+                os.lseek(h, 0, os.SEEK_SET)
+                return _install(k, h, flags, path, virtual=procfs.normalise(hp))
+        if procfs.is_fd_dir(hp):
+            lister = lambda: procfs.fd_dirents(k)      # noqa: E731
+    return _install(k, open_fn(hp, dfd), flags, path, lister=lister)
 
 
 def sys_openat(k, dirfd, pathname, flags, mode):
@@ -187,18 +185,13 @@ def sys_readlinkat(k, dirfd, pathname, buf, bufsiz):
     if bufsiz <= 0:
         raise SyscallError(abi.EINVAL)
     path = read_path(k.mem, pathname)
-    target = None
-    if path.startswith(b"/proc/") or (k.rootfs_b and path.startswith(b"/proc")):
-        target = procfs.readlink(k, path)
+    target = procfs.readlink(k, path) if path.startswith(b"/proc/") else None
     if target is None:
         if not path:
             target = os.readlink(b"", dir_fd=k.fds.host(dirfd))
         else:
             hp, dfd = resolve(k, dirfd, path, follow=False)
-            target = procfs.readlink(k, hp) if hp.startswith(b"/proc/") and dfd is None \
-                else None
-            if target is None:
-                target = os.readlink(hp, dir_fd=dfd)
+            target = os.readlink(hp, dir_fd=dfd)
     target = target[:bufsiz]
     k.mem.write(buf, target)
     return len(target)
@@ -229,7 +222,7 @@ def sys_mkdirat(k, dirfd, pathname, mode):
 
 def sys_mknodat(k, dirfd, pathname, mode, dev):
     hp, dfd = resolve(k, dirfd, read_path(k.mem, pathname), follow=False)
-    fmt = mode & _stat.S_IFMT(0o170000)
+    fmt = mode & 0o170000
     if fmt == 0:
         mode |= _stat.S_IFREG
     elif fmt not in (_stat.S_IFREG, _stat.S_IFCHR, _stat.S_IFBLK, _stat.S_IFIFO, _stat.S_IFSOCK):
@@ -322,7 +315,8 @@ def sys_utimensat(k, dirfd, pathname, times, flags):
     if not path and flags & abi.AT_EMPTY_PATH:
         hp, dfd = b"", _dirfd_host(k, dirfd)
     else:
-        hp, dfd = _at(k, dirfd, pathname, not flags & abi.AT_SYMLINK_NOFOLLOW)
+        hp, dfd = resolve(k, dirfd, path, not flags & abi.AT_SYMLINK_NOFOLLOW)
+        dfd = abi.AT_FDCWD if dfd is None else dfd
     return _libc_call(_libc.utimensat(dfd, hp, ts, s32(flags)))
 
 
