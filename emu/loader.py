@@ -21,6 +21,7 @@ from elftools.elf.elffile import ELFFile
 
 from emu.memory import PAGE_MASK, PAGE_SIZE, page_ceil
 from kernel import abi, cpuinfo
+from kernel import path as kpath
 from kernel.errors import SyscallError
 from kernel.vma import STACK_SIZE, Backing
 
@@ -214,10 +215,12 @@ def _place(img, space, fixed_base=None):
 
 
 def _resolve(path, rootfs):
+    """A guest path -> host path: inside ROOTFS first (its symlinks re-rooted there,
+    kernel/path.py), else the host path."""
     if rootfs and os.path.isabs(path):
-        cand = os.path.join(rootfs, path.lstrip("/"))
-        if os.path.exists(cand):
-            return cand
+        root = os.fsencode(os.path.realpath(rootfs))
+        if root != b"/":
+            return os.fsdecode(kpath.lookup_abs(root, os.fsencode(path))[1])
     return path
 
 
@@ -273,6 +276,11 @@ def _build_stack(mem, space, argv, envp, execfn, auxv_head, exec_stack):
         words += [key, val]
     sp = (p - 8 * len(words)) & ~15
     mem.write(sp, struct.pack(f"<{len(words)}Q", *words), force=True)
+    # What /proc/self/{auxv,cmdline,environ,stat} show (mm->saved_auxv, arg_start...).
+    space.saved_auxv = list(auxv)
+    space.arg_start, space.arg_end = str_base, str_base + sum(map(len, args))
+    space.env_start, space.env_end = space.arg_end, space.arg_end + sum(map(len, envs))
+    space.start_stack = sp
     return sp, auxv
 
 

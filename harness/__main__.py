@@ -3,16 +3,20 @@
   python -m harness fetch PKG...              unpack Debian arm64 packages, print their roots
   python -m harness build FILE.c [-o OUT] [--native]   compile a fixture (cached), print the path
   python -m harness lane NAME [--out FILE.md]  run a lane, write its Markdown report
+  python -m harness lane rootfs [--rootfs DIR] [--profile NAME]... [--build]
   python -m harness lanes                      list the lanes
+  python -m harness ledger [--check]           regenerate (or check) ISA_LEDGER.md
+  python -m harness risu [--streams N] [--seed S]   random instruction streams vs Unicorn
   python -m harness rootfs build DIR --profile NAME...   arm64 Debian rootfs (see harness/rootfs.py)
 Exit status: 0 on success; 1 when a lane has a failing or unsupported row or a fetch/build
 fails; 2 on bad usage.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from harness import fetch, lanes, oracle, rootfs
+from harness import fetch, lanes, ledger, oracle, risu, rootfs
 
 
 def _cmd_fetch(args) -> int:
@@ -44,7 +48,23 @@ def _cmd_lanes(args) -> int:
 
 def _cmd_lane(args) -> int:
     if args.timeout:
-        oracle.DEFAULT_TIMEOUT = args.timeout
+        oracle.DEFAULT_TIMEOUT = lanes.ROOTFS_TIMEOUT = args.timeout
+    if args.rootfs:
+        os.environ["EMU_ROOTFS"] = str(Path(args.rootfs).resolve())
+    if args.profile:
+        try:
+            rootfs.with_requirements(args.profile)
+        except rootfs.RootfsError as exc:
+            print(f"harness lane: {exc}", file=sys.stderr)
+            return 2
+        lanes.ROOTFS_PROFILES = args.profile
+    if args.build and args.name == "rootfs":
+        wanted = args.profile or list(rootfs.PROFILES)
+        try:
+            print(rootfs.build(rootfs.default_root(), wanted).summary(), file=sys.stderr)
+        except (rootfs.RootfsError, fetch.FetchError) as exc:
+            print(f"harness lane: building the rootfs failed: {exc}", file=sys.stderr)
+            return 1
     def progress(o: lanes.Outcome):
         t = "" if o.emu_s is None else f" ({o.emu_s:.2f} s)"
         print(f"{o.status:11} {o.row}{t}{': ' + o.detail if o.detail else ''}", file=sys.stderr, flush=True)
@@ -73,9 +93,21 @@ def main(argv=None) -> int:
     p.add_argument("name", choices=sorted(lanes.LANES))
     p.add_argument("--out", help="report file (default build/lanes/NAME.md)")
     p.add_argument("--timeout", type=float, help="seconds per program run")
+    p.add_argument("--rootfs", metavar="DIR", help="lane rootfs: the rootfs to use (default "
+                   "$EMU_ROOTFS or ~/.cache/emu/rootfs/bookworm-arm64)")
+    p.add_argument("--profile", action="append", metavar="NAME",
+                   help="lane rootfs: only the rows of this profile (repeatable)")
+    p.add_argument("--build", action="store_true",
+                   help="lane rootfs: first build the profiles the rows need (downloads)")
     p.set_defaults(fn=_cmd_lane)
     p = sub.add_parser("lanes", help="list the lanes")
     p.set_defaults(fn=_cmd_lanes)
+    p = sub.add_parser("ledger", help="regenerate ISA_LEDGER.md (or --check it is current)")
+    ledger.add_arguments(p)
+    p.set_defaults(fn=ledger.main)
+    p = sub.add_parser("risu", help="random instruction streams, Unicorn vs the JIT")
+    risu.add_arguments(p)
+    p.set_defaults(fn=risu.main)
     p = sub.add_parser("rootfs", help="build an arm64 Debian bookworm rootfs from profiles")
     rootfs.add_arguments(p)
     p.set_defaults(fn=lambda a: rootfs.main(a, "python -m harness rootfs"))

@@ -47,8 +47,8 @@ FINGERPRINT = ("translator/**/*.py", "emu/cpustate.py", "emu/memory.py", "emu/sn
 # Environment knobs that change how many cases a test runs, with the value the ledger uses.
 KNOBS = {"EMU_FUZZ_CASES": "30"}
 
-FORM_SAMPLES = 16          # random encodings per form for the "lifted" column
-GAP_SAMPLES = 3000         # random words per top-level encoding group
+FORM_SAMPLES = 12          # random encodings per form for the "lifted" column
+GAP_SAMPLES = 2000         # random words per top-level encoding group
 GAP_ROWS = 30              # mnemonics listed per group (the rest summed in one line)
 
 TOP_GROUPS = [             # ARM ARM C4.1: op0 = bits 28:25

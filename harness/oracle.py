@@ -31,6 +31,7 @@ AARCH64_CC = os.environ.get("EMU_AARCH64_CC", "aarch64-linux-gnu-gcc")
 NATIVE_CC = os.environ.get("EMU_NATIVE_CC", "gcc")
 QEMU = os.environ.get("EMU_QEMU", "qemu-aarch64")
 AARCH64_FLAGS = ("-static", "-O2")
+AARCH64_DYNAMIC_FLAGS = ("-O2",)        # target "aarch64-dynamic": run with -L /usr/aarch64-linux-gnu
 NATIVE_FLAGS = ("-O2",)
 DEFAULT_TIMEOUT = float(os.environ.get("EMU_TEST_TIMEOUT", "120"))   # seconds per run
 
@@ -101,13 +102,15 @@ def _compiler_id(cc: str) -> str:
 
 def compile_c(source: str | os.PathLike, target: str = "aarch64", extra_flags: Sequence[str] = (),
               out: str | os.PathLike | None = None) -> Path:
-    """Compile one C file for target 'aarch64' (static) or 'native'; cached by content hash.
+    """Compile one C file for target 'aarch64' (static), 'aarch64-dynamic' or 'native'; cached.
 
     With `out`, the cached binary is also copied there (when different) and `out` is returned.
     """
     source = Path(source)
     if target == "aarch64":
         cc, flags = AARCH64_CC, (*AARCH64_FLAGS, *extra_flags)
+    elif target == "aarch64-dynamic":
+        cc, flags = AARCH64_CC, (*AARCH64_DYNAMIC_FLAGS, *extra_flags)
     elif target == "native":
         cc, flags = NATIVE_CC, (*NATIVE_FLAGS, *extra_flags)
     else:

@@ -18,8 +18,9 @@ How (the ordinary Debian tools, nothing installed into the host system):
      makes it), and the package's control fields appended to the private status.
   4. Fix-ups instead of maintainer scripts: /etc/passwd and /etc/group from base-passwd's
      masters, `update-alternatives --install` links found literally in postinst scripts
-     (cc, lua, awk...), /tmp (1777).  No ldconfig: glibc's ld.so searches the multiarch
-     directories by default.  PT_INTERP /lib/ld-linux-aarch64.so.1 is checked at the end.
+     (cc, lua, awk...), /tmp (1777), an empty /etc/ld.so.cache (no ldconfig: glibc's ld.so
+     then searches its default multiarch directories, and never the host's cache through
+     -L's fallback).  PT_INTERP /lib/ld-linux-aarch64.so.1 is checked at the end.
   5. A stamp per profile (DIR/.emu-rootfs/profile-NAME) with the package list: building a
      profile that is already there touches neither apt nor the network.
 
@@ -45,7 +46,7 @@ from harness import fetch
 ARCH = "arm64"
 INTERP = "lib/ld-linux-aarch64.so.1"
 META = ".emu-rootfs"
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 
 # name -> (packages, one-line description).  Extra small packages beyond the obvious ones:
 # dash (/bin/sh for system()/popen), base-files (/etc/os-release...), base-passwd (users).
@@ -84,7 +85,8 @@ class BuildReport:
         if not self.installed and self.already == self.profiles:
             return (f"rootfs {self.root}: profile(s) {', '.join(self.profiles)} already built "
                     f"({self.seconds:.1f} s)")
-        return (f"rootfs {self.root}: profile(s) {', '.join(self.profiles)}: {self.installed} "
+        built = [p for p in self.profiles if p not in self.already]
+        return (f"rootfs {self.root}: profile(s) {', '.join(built)}: {self.installed} "
                 f"packages unpacked, {self.downloaded} downloaded "
                 f"({self.download_bytes / 1e6:.1f} MB), {self.installed - self.downloaded} from "
                 f"the cache, in {self.seconds:.1f} s")
@@ -126,6 +128,33 @@ def is_built(root, profile: str) -> bool:
         return False
     return (data.get("version") == STAMP_VERSION and data.get("packages") == PROFILES[profile][0]
             and (Path(root) / INTERP).exists())
+
+
+def host_path(root, guest: str) -> Path:
+    """The host file a guest absolute path names inside root, following symlinks the way the
+    guest's kernel would (absolute targets re-rooted, `..` stopping at the root)."""
+    root = Path(root)
+    parts = [p for p in guest.split("/") if p not in ("", ".")]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        cur = root.joinpath(*done, part)
+        if cur.is_symlink():
+            hops += 1
+            if hops > 40:
+                raise RootfsError(f"{guest}: too many levels of symbolic links in {root}")
+            target = os.readlink(cur)
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        done.append(part)
+    return root.joinpath(*done)
 
 
 def missing_profiles(root, profiles: list[str]) -> list[str]:
@@ -171,15 +200,18 @@ def build(root, profiles: list[str], progress: bool | None = None) -> BuildRepor
 # ---------------------------------------------------------------------------------------------
 
 def _check_writable(root: Path) -> None:
+    """DIR must be (or become) a writable directory: else a usage error."""
     probe = root
-    while not probe.exists():
-        if probe.parent == probe:
-            break
+    while not probe.exists() and probe.parent != probe:
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
+    if not probe.is_dir():
         raise RootfsError(f"{probe}: not a directory", usage=True)
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise RootfsError(f"{root}: not writable", usage=True)
+    try:
+        (root / META).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root / META, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise RootfsError(f"{root}: not writable ({exc.strerror or exc})", usage=True)
 
 
 def _prepare_tree(root: Path) -> None:
@@ -369,6 +401,13 @@ def _fixups(root: Path, plan: list[_Pkg]) -> None:
     tmp = root / "tmp"
     tmp.mkdir(exist_ok=True)
     os.chmod(tmp, 0o1777)
+    # No ldconfig run (libc-bin's trigger): an empty cache, which ld.so ignores in favour of
+    # its default multiarch directories, rather than falling back to the host's x86-64 cache
+    # through -L's fallback to host paths.
+    cache = root / "etc" / "ld.so.cache"
+    if not cache.exists():
+        cache.parent.mkdir(exist_ok=True)
+        cache.write_bytes(b"")
     for name in ("passwd", "group"):
         master = root / "usr/share/base-passwd" / f"{name}.master"
         target = root / "etc" / name
@@ -452,6 +491,9 @@ def main(args, prog: str = "emu rootfs") -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2 if exc.usage else 1
     except fetch.FetchError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -29,7 +29,7 @@ EAGAIN, ENOMEM, EACCES, EFAULT = 11, 12, 13, 14
 EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY = range(16, 26)
 EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE = range(27, 35)
 ENAMETOOLONG, ENOSYS, ENOTEMPTY, ELOOP = 36, 38, 39, 40
-EOPNOTSUPP, ETIMEDOUT = 95, 110
+ENODATA, EOVERFLOW, EOPNOTSUPP, ETIMEDOUT = 61, 75, 95, 110
 for _name, _val in list(globals().items()):
     if _name.startswith("E") and _name.isupper() and isinstance(_val, int):
         assert getattr(_host_errno, _name) == _val, _name
@@ -55,6 +55,11 @@ O_CLOEXEC = 0o2000000
 O__SYNC = 0o4000000          # __O_SYNC; O_SYNC = __O_SYNC | O_DSYNC
 O_PATH = 0o10000000
 O__TMPFILE = 0o20000000      # __O_TMPFILE; O_TMPFILE = __O_TMPFILE | O_DIRECTORY
+
+# every bit openat2 accepts (openat ignores unknown bits, openat2 rejects them)
+O_VALID = (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK
+           | O_DSYNC | O_ASYNC | O_DIRECTORY | O_NOFOLLOW | O_DIRECT | O_LARGEFILE
+           | O_NOATIME | O_CLOEXEC | O__SYNC | O_PATH | O__TMPFILE)
 
 _HOST_O_LARGEFILE = 0o100000  # x86-64; Python's os module does not export it
 # (guest bit, host bit) for every flag bit the guest may pass.
@@ -98,10 +103,29 @@ AT_EACCESS = 0x200
 AT_SYMLINK_FOLLOW = 0x400
 AT_NO_AUTOMOUNT = 0x800
 AT_EMPTY_PATH = 0x1000
+AT_STATX_SYNC_TYPE = 0x6000
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 
+# fcntl commands (asm-generic/fcntl.h + linux/fcntl.h; x86-64 has the same numbers)
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_SETLKW = range(8)
+F_SETOWN, F_GETOWN, F_SETSIG, F_GETSIG = 8, 9, 10, 11
+F_SETOWN_EX, F_GETOWN_EX, F_GETOWNER_UIDS = 15, 16, 17
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+F_SETLEASE, F_GETLEASE, F_NOTIFY, F_CANCELLK = 1024, 1025, 1026, 1029
 F_DUPFD_CLOEXEC = 1030
+F_SETPIPE_SZ, F_GETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS = 1031, 1032, 1033, 1034
+F_GET_RW_HINT, F_SET_RW_HINT, F_GET_FILE_RW_HINT, F_SET_FILE_RW_HINT = 1035, 1036, 1037, 1038
 FD_CLOEXEC = 1
+LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN = 1, 2, 4, 8
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_NOEXEC_SEAL, MFD_EXEC = 1, 2, 4, 8, 0x10
+RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT, RWF_APPEND = 1, 2, 4, 8, 16
+SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE, SPLICE_F_GIFT = 1, 2, 4, 8
+MAX_RW_COUNT = 0x7FFFF000           # INT_MAX & PAGE_MASK: the most one read/write moves
+
+# poll (asm-generic/poll.h; same on x86-64)
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
 
 # ---------------------------------------------------------------------------
 # mmap (asm-generic/mman-common.h; x86-64 has the same values)
@@ -124,7 +148,8 @@ MAP_HUGETLB = 0x40000
 MAP_FIXED_NOREPLACE = 0x100000
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED = range(5)
-MADV_FREE = 8
+MADV_FREE, MADV_REMOVE = 8, 9
+MADV_DONTNEED_LOCKED = 24
 MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
 
 # ---------------------------------------------------------------------------
@@ -147,11 +172,22 @@ SIG_DEFAULT_STOP = frozenset({SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU})
 # ---------------------------------------------------------------------------
 # ioctl (asm-generic/ioctls.h; same numbers on x86-64)
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
-TIOCGPGRP, TIOCSPGRP = 0x540F, 0x5410
+TCSBRK, TCXONC, TCFLSH = 0x5409, 0x540A, 0x540B
+TIOCEXCL, TIOCNXCL, TIOCSCTTY = 0x540C, 0x540D, 0x540E
+TIOCGPGRP, TIOCSPGRP, TIOCOUTQ, TIOCSTI = 0x540F, 0x5410, 0x5411, 0x5412
 TIOCGWINSZ, TIOCSWINSZ = 0x5413, 0x5414
+TIOCMGET, TIOCMBIS, TIOCMBIC, TIOCMSET = 0x5415, 0x5416, 0x5417, 0x5418
 FIONREAD = 0x541B
-FIONBIO = 0x5421
-FIONCLEX, FIOCLEX = 0x5450, 0x5451
+TIOCLINUX, TIOCCONS, TIOCPKT = 0x541C, 0x541D, 0x5420
+FIONBIO, TIOCNOTTY, TIOCSETD, TIOCGETD = 0x5421, 0x5422, 0x5423, 0x5424
+TCSBRKP, TIOCSBRK, TIOCCBRK, TIOCGSID = 0x5425, 0x5427, 0x5428, 0x5429
+TCGETS2, TCSETS2, TCSETSW2, TCSETSF2 = 0x802C542A, 0x402C542B, 0x402C542C, 0x402C542D
+TIOCGPTN, TIOCSPTLCK = 0x80045430, 0x40045431
+TIOCGPTLCK, TIOCGPKT, TIOCVHANGUP = 0x80045439, 0x80045438, 0x5437
+FIONCLEX, FIOCLEX, FIOASYNC = 0x5450, 0x5451, 0x5452
+TIOCGLCKTRMIOS, TIOCSLCKTRMIOS = 0x5456, 0x5457
+FIOQSIZE = 0x5460
+FICLONE, FICLONERANGE = 0x40049409, 0x4020940D
 
 # ---------------------------------------------------------------------------
 # clocks, misc
@@ -207,7 +243,86 @@ def stat_from_host(st):
 
 
 # struct statx (include/uapi/linux/stat.h) is the same on every arch: 256 bytes.
+#   __u32 stx_mask; __u32 stx_blksize; __u64 stx_attributes; __u32 stx_nlink;
+#   __u32 stx_uid; __u32 stx_gid; __u16 stx_mode; __u16 __spare0[1];
+#   __u64 stx_ino; __u64 stx_size; __u64 stx_blocks; __u64 stx_attributes_mask;
+#   struct statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;  /* 16 each */
+#   __u32 stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
+#   __u64 stx_mnt_id; __u32 stx_dio_mem_align, stx_dio_offset_align; __u64 __spare3[12];
 STATX_SIZE = 256
+
+
+class StatxTimestamp(ctypes.Structure):
+    _fields_ = [("tv_sec", i64), ("tv_nsec", u32), ("_reserved", i32)]
+
+
+class Statx(ctypes.Structure):
+    _fields_ = [
+        ("stx_mask", u32), ("stx_blksize", u32), ("stx_attributes", u64),
+        ("stx_nlink", u32), ("stx_uid", u32), ("stx_gid", u32), ("stx_mode", u16),
+        ("_spare0", u16), ("stx_ino", u64), ("stx_size", u64), ("stx_blocks", u64),
+        ("stx_attributes_mask", u64), ("stx_atime", StatxTimestamp),
+        ("stx_btime", StatxTimestamp), ("stx_ctime", StatxTimestamp),
+        ("stx_mtime", StatxTimestamp), ("stx_rdev_major", u32), ("stx_rdev_minor", u32),
+        ("stx_dev_major", u32), ("stx_dev_minor", u32), ("stx_mnt_id", u64),
+        ("stx_dio_mem_align", u32), ("stx_dio_offset_align", u32), ("_spare3", u64 * 12),
+    ]
+
+
+_check(Statx, STATX_SIZE, stx_blksize=4, stx_attributes=8, stx_nlink=16, stx_mode=28,
+       stx_ino=32, stx_size=40, stx_blocks=48, stx_atime=64, stx_btime=80, stx_ctime=96,
+       stx_mtime=112, stx_rdev_major=128, stx_dev_major=136, stx_mnt_id=144)
+
+
+# struct statfs (asm-generic/statfs.h, __statfs_word = long on arm64; the
+# x86-64 layout is the same):
+#   long f_type, f_bsize; u64 f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+#   __kernel_fsid_t f_fsid; long f_namelen, f_frsize, f_flags, f_spare[4];
+class Statfs(ctypes.Structure):
+    _fields_ = [
+        ("f_type", i64), ("f_bsize", i64), ("f_blocks", u64), ("f_bfree", u64),
+        ("f_bavail", u64), ("f_files", u64), ("f_ffree", u64), ("f_fsid", i32 * 2),
+        ("f_namelen", i64), ("f_frsize", i64), ("f_flags", i64), ("f_spare", i64 * 4),
+    ]
+
+
+_check(Statfs, 120, f_bsize=8, f_blocks=16, f_ffree=48, f_fsid=56, f_namelen=64,
+       f_frsize=72, f_flags=80, f_spare=88)
+
+
+# struct flock { short l_type; short l_whence; __kernel_off_t l_start;
+#                __kernel_off_t l_len; __kernel_pid_t l_pid; };  (same on x86-64)
+class Flock(ctypes.Structure):
+    _fields_ = [("l_type", ctypes.c_int16), ("l_whence", ctypes.c_int16), ("l_start", i64),
+                ("l_len", i64), ("l_pid", i32)]
+
+
+_check(Flock, 32, l_whence=2, l_start=8, l_len=16, l_pid=24)
+
+
+# struct pollfd { int fd; short events; short revents; };
+class Pollfd(ctypes.Structure):
+    _fields_ = [("fd", i32), ("events", ctypes.c_int16), ("revents", ctypes.c_int16)]
+
+
+_check(Pollfd, 8, events=4, revents=6)
+
+
+# struct open_how { __u64 flags; __u64 mode; __u64 resolve; };
+class OpenHow(ctypes.Structure):
+    _fields_ = [("flags", u64), ("mode", u64), ("resolve", u64)]
+
+
+_check(OpenHow, 24, mode=8, resolve=16)
+
+
+# struct linux_dirent64 { u64 d_ino; s64 d_off; unsigned short d_reclen;
+#                         unsigned char d_type; char d_name[]; };
+class Dirent64(ctypes.Structure):
+    _fields_ = [("d_ino", u64), ("d_off", i64), ("d_reclen", u16), ("d_type", u8)]
+
+
+assert Dirent64.d_type.offset == 18
 
 
 # struct timespec { long tv_sec; long tv_nsec; };

@@ -49,6 +49,7 @@ class Kernel:
         self.clear_child_tid = {}
         self.robust_list = {}
         self.dumpable = 1
+        self.personality = 0                # PER_LINUX
         self.pdeathsig = 0
         # /proc/self/cmdline; the runtime may set the real argv after load().
         self.cmdline = [self.exe_guest_path] if self.exe_path else []

@@ -124,10 +124,10 @@ def _set_limit(k, res, cur, mx):
 
 def sys_prlimit64(k, pid, res, new, old):
     pid, res = s32(pid), s32(res)
-    if pid not in (0, os.getpid()):
-        raise SyscallError(abi.EPERM)
     if not 0 <= res < abi.RLIM_NLIMITS:
         raise SyscallError(abi.EINVAL)
+    if pid not in (0, os.getpid()):
+        return _prlimit_other(k, pid, res, new, old)
     cur, mx = rlimits(k)[res]
     if old:
         k.mem.check(old, 16, write=True)
@@ -136,6 +136,19 @@ def sys_prlimit64(k, pid, res, new, old):
         _set_limit(k, res, lim.rlim_cur, lim.rlim_max)
     if old:
         write_struct(k.mem, old, abi.Rlimit(cur, mx))
+    return 0
+
+
+def _prlimit_other(k, pid, res, new, old):
+    """Another process's limits: the host's (guest pids are host pids)."""
+    conv = lambda v: resource.RLIM_INFINITY if v == abi.RLIM_INFINITY else v   # noqa: E731
+    if new:
+        lim = read_struct(k.mem, new, abi.Rlimit)
+        prev = resource.prlimit(pid, res, (conv(lim.rlim_cur), conv(lim.rlim_max)))
+    else:
+        prev = resource.prlimit(pid, res)
+    if old:
+        write_struct(k.mem, old, abi.Rlimit(*(_host_limit(v) for v in prev)))
     return 0
 
 
@@ -156,15 +169,20 @@ def sys_getrandom(k, buf, length, flags):
     return length
 
 
+_HOST_NR_SCHED_GETAFFINITY = 204
+
+
 def sys_sched_getaffinity(k, pid, size, mask):
-    nbytes = ((os.cpu_count() or 1) + 63) // 64 * 8
-    if size < nbytes or size & 7:
-        raise SyscallError(abi.EINVAL)
-    bits = 0
-    for cpu in os.sched_getaffinity(s32(pid)):
-        bits |= 1 << cpu
-    k.mem.write(mask, bits.to_bytes(nbytes, "little"))
-    return nbytes
+    """The host's answer (mask size rules included), copied to the guest."""
+    size = min(size, 1 << 16)
+    k.mem.check(mask, size, write=True)
+    buf = ctypes.create_string_buffer(size)
+    n = _libc.syscall(ctypes.c_long(_HOST_NR_SCHED_GETAFFINITY), ctypes.c_int(s32(pid)),
+                      ctypes.c_size_t(size), buf)
+    if n < 0:
+        raise SyscallError(ctypes.get_errno())
+    k.mem.write(mask, buf.raw[:n])
+    return n
 
 
 def sys_sched_yield(k):
@@ -189,3 +207,179 @@ def sys_getcpu(k, cpu, node, cache):
     if node:
         k.mem.write_u32(node, 0)
     return 0
+
+
+# -- capabilities and personality ----------------------------------------------------
+_HOST_NR_CAPGET, _HOST_NR_CAPSET = 125, 126          # x86-64 numbers
+_libc.syscall.restype = ctypes.c_long
+_LINUX_CAPABILITY_VERSION_1 = 0x19980330
+
+
+def _caps(k, nr, hdrp, datap, write_back):
+    """capget/capset: the structures are arch-independent; the host answers
+    (guest pids are host pids)."""
+    hdr = ctypes.create_string_buffer(k.mem.read(hdrp, 8), 8)
+    version = int.from_bytes(hdr.raw[:4], "little")
+    n = 1 if version == _LINUX_CAPABILITY_VERSION_1 else 2
+    data = ctypes.create_string_buffer(12 * n)
+    if datap and not write_back:
+        data = ctypes.create_string_buffer(k.mem.read(datap, 12 * n), 12 * n)
+    elif datap:
+        k.mem.check(datap, 12 * n, write=True)
+    ret = _libc.syscall(ctypes.c_long(nr), hdr, data if datap else None)
+    err = ctypes.get_errno()
+    k.mem.write(hdrp, hdr.raw)          # the kernel writes its preferred version back
+    if ret < 0:
+        raise SyscallError(err)
+    if datap and write_back:
+        k.mem.write(datap, data.raw)
+    return 0
+
+
+def sys_capget(k, hdrp, datap):
+    return _caps(k, _HOST_NR_CAPGET, hdrp, datap, True)
+
+
+def sys_capset(k, hdrp, datap):
+    return _caps(k, _HOST_NR_CAPSET, hdrp, datap, False)
+
+
+PER_LINUX32, PER_MASK = 0x0008, 0xFF
+
+
+def sys_personality(k, persona):
+    """Recorded per process; 0xffffffff queries.  PER_LINUX32 needs AArch32: EINVAL."""
+    persona &= 0xFFFFFFFF
+    old = k.personality
+    if persona != 0xFFFFFFFF:
+        if persona & PER_MASK == PER_LINUX32:
+            raise SyscallError(abi.EINVAL)
+        k.personality = persona
+    return old
+
+
+# -- scheduler ------------------------------------------------------------------------
+def sys_sched_getscheduler(k, pid):
+    return os.sched_getscheduler(s32(pid))
+
+
+def _sched_param(k, param):
+    return read_struct(k.mem, param, ctypes.c_int32).value
+
+
+def sys_sched_getparam(k, pid, param):
+    k.mem.check(param, 4, write=True)
+    k.mem.write_u32(param, os.sched_getparam(s32(pid)).sched_priority)
+    return 0
+
+
+def sys_sched_setparam(k, pid, param):
+    os.sched_setparam(s32(pid), os.sched_param(_sched_param(k, param)))
+    return 0
+
+
+def sys_sched_setscheduler(k, pid, policy, param):
+    os.sched_setscheduler(s32(pid), s32(policy), os.sched_param(_sched_param(k, param)))
+    return 0
+
+
+def sys_sched_get_priority_max(k, policy):
+    return os.sched_get_priority_max(s32(policy))
+
+
+def sys_sched_get_priority_min(k, policy):
+    return os.sched_get_priority_min(s32(policy))
+
+
+def sys_sched_rr_get_interval(k, pid, tp):
+    t = os.sched_rr_get_interval(s32(pid))
+    ns = round(t * 1_000_000_000)
+    write_struct(k.mem, tp, abi.Timespec(ns // 1_000_000_000, ns % 1_000_000_000))
+    return 0
+
+
+def sys_sched_setaffinity(k, pid, size, mask):
+    bits = int.from_bytes(k.mem.read(mask, size), "little")
+    cpus = {i for i in range(size * 8) if bits >> i & 1}
+    if not cpus:
+        raise SyscallError(abi.EINVAL)
+    os.sched_setaffinity(s32(pid), cpus)
+    return 0
+
+
+# -- credentials and sessions: the host process's (guest threads are host threads) ------
+def _id(v):
+    v = s32(v)
+    return v
+
+
+def sys_setuid(k, uid):
+    os.setuid(_id(uid) & 0xFFFFFFFF)
+    return 0
+
+
+def sys_setgid(k, gid):
+    os.setgid(_id(gid) & 0xFFFFFFFF)
+    return 0
+
+
+def sys_setreuid(k, r, e):
+    os.setreuid(_id(r), _id(e))
+    return 0
+
+
+def sys_setregid(k, r, e):
+    os.setregid(_id(r), _id(e))
+    return 0
+
+
+def sys_setresuid(k, r, e, s):
+    os.setresuid(_id(r), _id(e), _id(s))
+    return 0
+
+
+def sys_setresgid(k, r, e, s):
+    os.setresgid(_id(r), _id(e), _id(s))
+    return 0
+
+
+def sys_setfsuid(k, uid):
+    """Returns the previous fsuid (never fails, as on Linux)."""
+    return _libc.setfsuid(ctypes.c_uint(uid & 0xFFFFFFFF))
+
+
+def sys_setfsgid(k, gid):
+    return _libc.setfsgid(ctypes.c_uint(gid & 0xFFFFFFFF))
+
+
+def sys_setgroups(k, size, lst):
+    size = s32(size)
+    if size < 0 or size > 65536:
+        raise SyscallError(abi.EINVAL)
+    raw = k.mem.read(lst, 4 * size) if size else b""
+    os.setgroups([int.from_bytes(raw[i:i + 4], "little") for i in range(0, len(raw), 4)])
+    return 0
+
+
+def sys_setpgid(k, pid, pgid):
+    os.setpgid(s32(pid), s32(pgid))
+    return 0
+
+
+def sys_getpgid(k, pid):
+    return os.getpgid(s32(pid))
+
+
+def sys_getsid(k, pid):
+    return os.getsid(s32(pid))
+
+
+def sys_setsid(k):
+    return os.setsid()
+
+
+def sys_sethostname(k, name, length):
+    """sethostname/setdomainname would change the host's names: refused."""
+    if s32(length) < 0 or s32(length) > 64:
+        raise SyscallError(abi.EINVAL)
+    raise SyscallError(abi.EPERM)

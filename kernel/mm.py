@@ -66,12 +66,24 @@ def sys_mprotect(k, addr, length, prot):
     return k.space.protect(addr, length, prot)
 
 
+# Advice values Linux 6.1 accepts (mman-common.h); anything else is EINVAL.
+_MADV_VALID = frozenset(range(0, 5)) | frozenset(range(8, 26)) | {100, 101}
+
+
 def sys_madvise(k, addr, length, advice):
-    if addr & PAGE_MASK:
+    advice = s32(advice)
+    if addr & PAGE_MASK or advice not in _MADV_VALID:
         raise SyscallError(abi.EINVAL)
-    if s32(advice) == abi.MADV_DONTNEED:
+    if length == 0:
+        return 0
+    if advice in (abi.MADV_DONTNEED, abi.MADV_DONTNEED_LOCKED):
         return k.space.dontneed(addr, length)
-    return 0        # hints (and MADV_FREE, which may keep contents) need no action
+    if advice == abi.MADV_REMOVE:
+        return k.space.dontneed(addr, length, shared_too=True)
+    # Hints (and MADV_FREE, which may keep contents) need no action, but the
+    # range must be mapped, as on Linux.
+    k.space.require_mapped(addr, addr + page_ceil(length))
+    return 0
 
 
 def sys_mremap(k, old, old_len, new_len, flags, new_addr):
@@ -82,7 +94,7 @@ def sys_msync(k, addr, length, flags):
     if flags & ~(abi.MS_ASYNC | abi.MS_INVALIDATE | abi.MS_SYNC) or \
             (flags & abi.MS_ASYNC and flags & abi.MS_SYNC):
         raise SyscallError(abi.EINVAL)
-    return k.space.sync(addr, length)
+    return k.space.sync(addr, length, flags)
 
 
 def sys_mincore(k, addr, length, vec):
@@ -92,3 +104,56 @@ def sys_mincore(k, addr, length, vec):
     k.space.require_mapped(addr, end)
     k.mem.write(vec, b"\1" * ((end - addr) >> 12))
     return 0
+
+
+# -- locking and protection keys: accepted, nothing is ever swapped out here ---------
+MLOCK_ONFAULT = 1
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+
+
+def _locked_range(k, addr, length):
+    start = addr & ~PAGE_MASK
+    end = page_ceil(addr + length)
+    if end < start:
+        raise SyscallError(abi.EINVAL)
+    if end > start:
+        k.space.require_mapped(start, end)
+    return 0
+
+
+def sys_mlock(k, addr, length):
+    """mlock and munlock: the range must be mapped; nothing else to do."""
+    return _locked_range(k, addr, length)
+
+
+def sys_mlock2(k, addr, length, flags):
+    if flags & ~MLOCK_ONFAULT:
+        raise SyscallError(abi.EINVAL)
+    return _locked_range(k, addr, length)
+
+
+def sys_mlockall(k, flags):
+    if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
+        raise SyscallError(abi.EINVAL)
+    return 0
+
+
+def sys_munlockall(k):
+    return 0
+
+
+def sys_pkey_mprotect(k, addr, length, prot, pkey):
+    """Without memory protection keys only pkey -1 (plain mprotect) is valid."""
+    if s32(pkey) != -1:
+        raise SyscallError(abi.EINVAL)
+    return k.space.protect(addr, length, prot)
+
+
+def sys_pkey_alloc(k, flags, access_rights):
+    if flags or access_rights & ~3:
+        raise SyscallError(abi.EINVAL)
+    raise SyscallError(abi.ENOSPC)         # arm64 without POE: no keys to hand out
+
+
+def sys_pkey_free(k, pkey):
+    raise SyscallError(abi.EINVAL)

@@ -1,10 +1,14 @@
 """Clocks, sleeping and CPU-time accounting.
 
-Owns: clock_gettime, clock_getres, gettimeofday, nanosleep, clock_nanosleep,
-times, getrusage.  Clock ids are Linux's on both sides, so host clocks are
-read directly.  Sleeps are not interrupted by guest signals (no async
-delivery yet).  Does not own: timers/itimers (not implemented).
+Owns: clock_gettime (every clock id, the per-process and per-thread CPU
+clocks included: guest pids/tids are host ones), clock_getres,
+gettimeofday, nanosleep, clock_nanosleep (the host's, GIL released; EINTR
+leaves the remaining time), times, getrusage; clock_settime/settimeofday
+are EPERM and adjtimex/clock_adjtime answer read-only queries.  Clock ids
+are Linux's on both sides, so host clocks are read directly.  Does not
+own: timers/itimers (signals).
 """
+import ctypes
 import os
 import resource
 import time as _time
@@ -15,6 +19,7 @@ from kernel.uaccess import read_struct, s32, write_struct
 
 _NS = 1_000_000_000
 CLK_TCK = 100
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _ts(ns):
@@ -50,25 +55,61 @@ def sys_gettimeofday(k, tv, tz):
     return 0
 
 
-def _sleep_ns(ns):
-    if ns > 0:
-        _time.sleep(ns / _NS)
+def _host_sleep(k, clk, flags, ns, rem):
+    """The host's clock_nanosleep (GIL released); EINTR leaves the rest in *rem."""
+    req = _ts(ns)
+    left = abi.Timespec()
+    err = _libc.clock_nanosleep(clk, flags & abi.TIMER_ABSTIME, ctypes.byref(req),
+                                ctypes.byref(left))
+    if err:                        # returns the error number, errno is not set
+        if err == abi.EINTR and rem and not flags & abi.TIMER_ABSTIME:
+            write_struct(k.mem, rem, left)
+        raise SyscallError(err)
+    return 0
 
 
 def sys_nanosleep(k, req, rem):
-    _sleep_ns(_read_ts(k, req))
-    return 0
+    return _host_sleep(k, abi.CLOCK_MONOTONIC, 0, _read_ts(k, req), rem)
 
 
 def sys_clock_nanosleep(k, clk, flags, req, rem):
-    clk = s32(clk)
-    ns = _read_ts(k, req)
-    if flags & abi.TIMER_ABSTIME:
-        ns -= _time.clock_gettime_ns(clk)
-    else:
-        _time.clock_gettime_ns(clk)         # EINVAL for a bad clock
-    _sleep_ns(ns)
-    return 0
+    # The host checks the clock id (its answer, e.g. EINVAL for the thread CPU clock).
+    return _host_sleep(k, s32(clk), flags, _read_ts(k, req), rem)
+
+
+def sys_clock_settime(k, clk, tp):
+    _read_ts(k, tp)
+    _time.clock_getres(s32(clk))           # EINVAL for a bad clock
+    raise SyscallError(abi.EPERM)          # setting the host's clock is not the guest's
+
+
+def sys_settimeofday(k, tv, tz):
+    if tv:
+        k.mem.read(tv, 16)
+    if tz:
+        k.mem.read(tz, 8)
+    raise SyscallError(abi.EPERM)
+
+
+# struct timex is 208 bytes with the same layout on arm64 and x86-64.
+TIMEX_SIZE = 208
+
+
+def sys_adjtimex(k, buf):
+    return sys_clock_adjtime(k, abi.CLOCK_REALTIME, buf)
+
+
+def sys_clock_adjtime(k, clk, buf):
+    """Read-only (modes == 0) queries go to the host; adjusting is EPERM."""
+    raw = ctypes.create_string_buffer(k.mem.read(buf, TIMEX_SIZE), TIMEX_SIZE)
+    k.mem.check(buf, TIMEX_SIZE, write=True)
+    if int.from_bytes(raw.raw[:4], "little"):
+        raise SyscallError(abi.EPERM)
+    ret = _libc.clock_adjtime(s32(clk), raw)
+    if ret < 0:
+        raise SyscallError(ctypes.get_errno())
+    k.mem.write(buf, raw.raw)
+    return ret
 
 
 def sys_times(k, buf):

@@ -4,10 +4,17 @@ Owns: the sorted list of VMAs (start, end, prot, flags, name, file offset,
 backing file) and every call to GuestMemory.commit/release/set_prot.
 Mapping, unmapping (splitting VMAs), mprotect, mremap, MADV_DONTNEED, the
 program break, address choice for non-fixed mappings (hint if free, else
-top-down below mmap_base), filling file-backed mappings by copying file
-bytes, and writing MAP_SHARED file mappings back to their file (msync,
-munmap, exit: there is no host-level sharing, so this is how guest data
-written through a shared mapping reaches the file).
+top-down below mmap_base; hints past the 2**40 limit fall back the same
+way, as Linux does for hints it cannot honour).
+File-backed mappings are real host mappings of the file placed inside the
+guest reservation (mmap MAP_FIXED at base + guest address): private ones
+are copy-on-write and load lazily, shared ones are coherent with read(),
+write() and other mappings of the file, as on Linux.  Only the pages that
+hold file data are file-mapped; whole pages past the end of the file are
+anonymous zero pages (Linux would raise SIGBUS there; a file truncated
+under a live mapping still can make a host SIGBUS).  mremap moves pages
+with the host's mremap (contents and file backing move with them), falling
+back to a copy when the host refuses.
 Does not own: host memory itself (emu/memory.py), syscall argument
 decoding (kernel/mm.py), translation invalidation (GuestMemory reports
 code-page changes to the runtime).
@@ -26,6 +33,20 @@ import fcntl
 import os
 import threading
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.mremap.restype = ctypes.c_void_p
+_libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int,
+                         ctypes.c_void_p]
+_libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_HOST_MAP_SHARED, _HOST_MAP_PRIVATE, _HOST_MAP_FIXED = 0x01, 0x02, 0x10
+_HOST_MREMAP_MAYMOVE, _HOST_MREMAP_FIXED, _HOST_MREMAP_DONTUNMAP = 1, 2, 4
+_HOST_MADV_REMOVE = 9
+
 from emu.memory import ADDR_LIMIT, PAGE_MASK, PAGE_SIZE, page_ceil
 from kernel import abi
 from kernel.errors import SyscallError
@@ -38,10 +59,12 @@ _PROT_IGNORED = 0x10 | 0x20 | 0x01000000 | 0x02000000   # BTI, MTE, GROWSDOWN/UP
 
 
 class Backing:
-    """The file behind a mapping: its host path (reopened to re-read pages
-    after MADV_DONTNEED or mremap growth), device and inode (for maps).
-    fd, a host fd owned here, is kept only for MAP_SHARED mappings of files
-    opened O_RDWR, which are written back to the file."""
+    """The file behind a mapping: its host path (reopened when a mapping
+    grows in place), device and inode (for maps).  fd, a host fd owned
+    here, is kept for MAP_SHARED mappings of files opened O_RDWR (so they
+    can grow in place even when the path is gone); writable says whether
+    the file was opened for writing (a shared mapping may become PROT_WRITE
+    only then)."""
     __slots__ = ("path", "dev", "ino", "fd", "writable")
 
     def __init__(self, path, dev=0, ino=0, fd=None, writable=False):
@@ -98,6 +121,12 @@ class AddressSpace:
         self.vmas = []
         self.brk_start = self.brk_cur = 0
         self.lock = threading.RLock()
+        # What the loader recorded for /proc/self (Linux keeps these in mm_struct):
+        # the auxiliary vector as [(type, value)], the argv/envp string areas
+        # and the initial stack pointer.
+        self.saved_auxv = []
+        self.arg_start = self.arg_end = self.env_start = self.env_end = 0
+        self.start_stack = 0
 
     # -- queries -------------------------------------------------------------
     def find(self, addr):
@@ -176,7 +205,13 @@ class AddressSpace:
                 addr = self.find_free(length, addr)
             self.mem.commit(addr, length, prot)
             if src_fd is not None:
-                self._fill(addr, length, src_fd, offset)
+                shared = (flags & abi.MAP_TYPE) != abi.MAP_PRIVATE
+                try:
+                    self._map_file(addr, length, src_fd, offset, shared,
+                                   backing is not None and backing.writable)
+                except OSError as e:
+                    self.mem.release(addr, length)
+                    raise SyscallError(e.errno or abi.ENODEV) from None
             v = Vma(addr, addr + length, prot, flags & ~(abi.MAP_FIXED | abi.MAP_FIXED_NOREPLACE),
                     name, offset if backing else 0, backing)
             self._insert(v)
@@ -211,27 +246,23 @@ class AddressSpace:
             self._merge_around(addr, end)
         return 0
 
-    def dontneed(self, addr, length):
-        """MADV_DONTNEED: private pages go back to zero (anon) or file contents."""
+    def dontneed(self, addr, length, shared_too=False):
+        """MADV_DONTNEED: private pages go back to zero (anon) or file contents;
+        shared pages keep their contents.  shared_too (MADV_REMOVE) also frees
+        the file's pages under shared mappings, which then read as zero."""
         if addr & PAGE_MASK:
             raise SyscallError(abi.EINVAL)
         end = addr + page_ceil(length)
         with self.lock:
             self.require_mapped(addr, end)
             for v in self.overlapping(addr, end):
-                if v.shared:
-                    continue
                 lo, hi = max(v.start, addr), min(v.end, end)
-                self.mem.commit(lo, hi - lo, v.prot)   # fresh zero pages, drops code
-                if v.backing is not None and v.backing.path:
-                    try:
-                        fd = os.open(v.backing.path, os.O_RDONLY)
-                    except OSError:
-                        continue
-                    try:
-                        self._fill(lo, hi - lo, fd, v.offset + (lo - v.start))
-                    finally:
-                        os.close(fd)
+                if v.shared:
+                    if shared_too:
+                        if _libc.madvise(self.mem.host_addr(lo), hi - lo, _HOST_MADV_REMOVE):
+                            raise SyscallError(ctypes.get_errno())
+                    continue
+                self.mem.zero(lo, hi - lo)      # the host drops the pages; code is dropped
         return 0
 
     def remap(self, old, old_len, new_len, flags, new_addr=0):
@@ -263,22 +294,23 @@ class AddressSpace:
                 raise SyscallError(abi.ENOMEM)
             return self._move(v, old, old_len, new_len, None, flags)
 
-    def sync(self, addr, length):
-        """msync: write shared file mappings in the range back to their files."""
+    def sync(self, addr, length, flags=abi.MS_SYNC):
+        """msync: shared file mappings are the host's page cache: the host's
+        msync writes them to their files."""
         if addr & PAGE_MASK:
             raise SyscallError(abi.EINVAL)
         end = addr + page_ceil(length)
         with self.lock:
             self.require_mapped(addr, end)
             for v in self.overlapping(addr, end):
-                self._writeback(v, max(v.start, addr), min(v.end, end))
+                if v.shared and v.backing is not None:
+                    lo, hi = max(v.start, addr), min(v.end, end)
+                    if _libc.msync(self.mem.host_addr(lo), hi - lo, flags):
+                        raise SyscallError(ctypes.get_errno())
         return 0
 
     def flush(self):
-        """Write every shared file mapping back (process exit)."""
-        with self.lock:
-            for v in self.vmas:
-                self._writeback(v, v.start, v.end)
+        """Process exit: nothing to do, shared mappings already are the files' pages."""
 
     # -- brk -------------------------------------------------------------------
     def set_brk(self, start):
@@ -359,7 +391,6 @@ class AddressSpace:
         self._split_at(end)
         gone = self.overlapping(start, end)
         for v in gone:
-            self._writeback(v, v.start, v.end)
             self.mem.release(v.start, v.end - v.start)
         if gone:
             i = self.vmas.index(gone[0])
@@ -369,61 +400,70 @@ class AddressSpace:
                 os.close(b.fd)
                 b.fd = None
 
-    def _host_view(self, addr, length):
-        return (ctypes.c_char * length).from_address(self.mem.host_addr(addr))
+    def _map_file(self, addr, length, fd, offset, shared, writable):
+        """Map the file pages of [addr, addr+length) from host fd at offset.
 
-    def _fill(self, addr, length, fd, offset):
-        """Copy file bytes [offset, offset+length) into fresh pages at addr."""
-        done = 0
-        view = memoryview(self._host_view(addr, length)).cast("B")
-        while done < length:
-            n = os.preadv(fd, [view[done:]], offset + done)
-            if n <= 0:
-                break
-            done += n
-
-    def _writeback(self, v, start, end):
-        b = v.backing
-        if not (v.shared and b is not None and b.fd is not None and b.writable):
+        Committed (zeroed, flagged) pages must already be there; whole pages
+        past the end of the file stay anonymous.  Raises OSError."""
+        size = os.fstat(fd).st_size
+        n = min(length, page_ceil(max(size - offset, 0)))
+        if n <= 0:
             return
-        size = os.fstat(b.fd).st_size
-        off = v.offset + (start - v.start)
-        end = min(end, start + max(size - off, 0))
-        for page in range(start, end, PAGE_SIZE):
-            n = min(PAGE_SIZE, end - page)
-            data = ctypes.string_at(self.mem.host_addr(page), n)
-            foff = off + (page - start)
-            if os.pread(b.fd, n, foff) != data:
-                os.pwrite(b.fd, data, foff)
+        prot = abi.PROT_READ | (abi.PROT_WRITE if writable or not shared else 0)
+        p = _libc.mmap(self.mem.host_addr(addr), n, prot,
+                       _HOST_MAP_FIXED | (_HOST_MAP_SHARED if shared else _HOST_MAP_PRIVATE),
+                       fd, offset)
+        if p is None or p == _MAP_FAILED:
+            err = ctypes.get_errno()
+            self.mem.commit(addr, n, abi.PROT_NONE)    # keep the reservation whole
+            raise OSError(err, os.strerror(err))
 
     def _extend(self, v, old, old_len, grow):
         at = old + old_len
         self.mem.commit(at, grow, v.prot)
-        if v.backing is not None and not v.shared and v.backing.path:
-            try:
-                fd = os.open(v.backing.path, os.O_RDONLY)
-                try:
-                    self._fill(at, grow, fd, v.offset + (at - v.start))
-                finally:
-                    os.close(fd)
-            except OSError:
-                pass
+        if v.backing is not None:
+            self._file_tail(v, at, grow, v.offset + (at - v.start))
         self._insert(Vma(at, at + grow, v.prot, v.flags, v.name,
                          v.offset + (at - v.start) if v.backing else 0, v.backing))
         self._merge_around(v.start, at + grow)
 
+    def _file_tail(self, v, at, length, offset):
+        """File pages for committed [at, at+length) of v's file at offset (best effort)."""
+        b = v.backing
+        try:
+            if b.fd is not None:
+                self._map_file(at, length, b.fd, offset, v.shared, b.writable)
+            elif b.path:
+                fd = os.open(b.path, os.O_RDWR if v.shared and b.writable else os.O_RDONLY)
+                try:
+                    self._map_file(at, length, fd, offset, v.shared, b.writable)
+                finally:
+                    os.close(fd)
+        except OSError:
+            self.mem.commit(at, length, v.prot)      # the file is gone: zero pages
+
     def _move(self, v, old, old_len, new_len, new_addr, flags):
         keep = min(old_len, new_len)
-        data = ctypes.string_at(self.mem.host_addr(old), keep)
         attrs = v.copy(old, old + keep)
         if new_addr is None:
             new_addr = self.find_free(new_len)
         else:
+            if new_addr + new_len > ADDR_LIMIT:
+                raise SyscallError(abi.ENOMEM)
             self._remove(new_addr, new_addr + new_len)
-        if new_addr + new_len > ADDR_LIMIT:
-            raise SyscallError(abi.ENOMEM)
-        self.mem.commit(new_addr, new_len, attrs.prot)
-        ctypes.memmove(self.mem.host_addr(new_addr), data, keep)
+        if self._host_move(v, old, keep, new_addr):
+            # The pages (with their file backing) moved; the old range stays
+            # mapped on the host (MREMAP_DONTUNMAP), so the reservation never
+            # has a hole another host mapping could fall into.
+            self.mem.set_prot(new_addr, keep, attrs.prot)
+            if new_len > keep:
+                self.mem.commit(new_addr + keep, new_len - keep, attrs.prot)
+                if v.backing is not None:
+                    self._file_tail(v, new_addr + keep, new_len - keep, attrs.offset + keep)
+        else:
+            data = ctypes.string_at(self.mem.host_addr(old), keep)
+            self.mem.commit(new_addr, new_len, attrs.prot)
+            ctypes.memmove(self.mem.host_addr(new_addr), data, keep)
         self._insert(Vma(new_addr, new_addr + new_len, attrs.prot, attrs.flags, attrs.name,
                          attrs.offset, attrs.backing))
         if flags & abi.MREMAP_DONTUNMAP:
@@ -432,3 +472,12 @@ class AddressSpace:
             self._remove(old, old + old_len)
         self._merge_around(new_addr, new_addr + new_len)
         return new_addr
+
+    def _host_move(self, v, old, length, new_addr):
+        """Move [old, old+length) to new_addr with the host's mremap; False if refused."""
+        if v.shared and v.backing is None:
+            return False      # shared anonymous memory: the copy below is what we can do
+        p = _libc.mremap(self.mem.host_addr(old), length, length,
+                         _HOST_MREMAP_MAYMOVE | _HOST_MREMAP_FIXED | _HOST_MREMAP_DONTUNMAP,
+                         self.mem.host_addr(new_addr))
+        return not (p is None or p == _MAP_FAILED)

@@ -18,6 +18,8 @@ if str(REPO) not in sys.path:          # harness/ is importable even before `pip
 from harness import fetch, lanes, oracle  # noqa: E402
 from oracle_helpers import build  # noqa: E402
 
+pytest_plugins = ["tests.coverage_plugin"]   # ISA coverage record (harness/ledger.py)
+
 SETUP_HINT = "run `bash .ci/setup` (installs gcc-aarch64-linux-gnu, qemu-user, the Python packages)"
 
 

@@ -48,6 +48,7 @@ class _Item:
         self.words = {}          # form key -> set of distinct words
 
     def case(self, words):
+        import translator.jit  # noqa: F401  (the whole decode table, whatever the import order)
         from translator import patterns
         keys = {}
         for w in words:
