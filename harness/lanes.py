@@ -200,9 +200,11 @@ def _dynamic_rows():
 # time), each command run under `qemu-aarch64 -L ROOT -0 ARGV0 HOSTPATH` and `emu run -L ROOT
 # ARGV0` on the same rootfs and compared.  qemu-user does not apply -L to the program path (it
 # opens it on the host), hence the host path plus -0 for the guest's argv[0].
-# qemu-user applies -L only to open/openat/execve-like calls, not to stat/statx/getdents on
-# absolute paths; so rows that look at file metadata under absolute paths (ls -la /) run in the
-# rootfs directory with relative paths instead (cwd="root"), where qemu's view is consistent.
+# qemu-user applies -L only to open/openat/execve-like calls, not to stat/statx on absolute
+# paths; so rows that look at file metadata under absolute paths run in the rootfs directory
+# with relative paths instead (cwd="root"), where qemu's view is consistent.  `ls -la /` itself
+# has no qemu oracle: qemu stats the host's "/" (and "/.." is the host's parent of ROOT), while
+# emu shows the guest root, with /dev, /proc and /sys from the host as if mounted.
 
 @dataclass(frozen=True)
 class Step:
@@ -279,12 +281,13 @@ ROOTFS_ROWS: list[RootfsRow] = [
     _row("sha256sum", "base", "/usr/bin/sha256sum", "data.txt", "lines.txt"),
     _row("wc", "base", "/usr/bin/wc", "data.txt", "lines.txt"),
     _row("cat /etc/os-release", "base", "/bin/cat", "/etc/os-release"),
-    _row("ls -la / (as ls -la . in the rootfs)", "base", "/bin/ls", "-la", ".", "etc", cwd="root"),
+    _row("ls -la usr etc var (in the rootfs)", "base", "/bin/ls", "-la", "usr", "etc", "var",
+         cwd="root"),
     _row("find /usr/lib -name *.so*", "base", "/usr/bin/find", "/usr/lib", "-name", "*.so*"),
     _row("grep -r", "base", "/bin/grep", "-rn", "-E", "line 1[0-9]{2}:|beta 4", "."),
     _row("sed", "base", "/bin/sed", "-n", "-e", "s/^line \\([0-9]*\\): x*/<\\1>/p", "data.txt"),
     _row("uname -m", "base", "/bin/uname", "-m", "-s"),
-    _row("env", "base", "/usr/bin/env"),
+    _row("printenv", "base", "/usr/bin/printenv", "PATH", "HOME", "LC_ALL", "TERM"),
     _row("date -d @N", "base", "/bin/date", "-u", "-d", "@1700000000", "+%F %T %A"),
     _row("stat", "base", "/usr/bin/stat", "-c", "%n %s %F %a %h", "data.txt", ".", cwd="work"),
     _row("factor", "base", "/usr/bin/factor", "1234567", "600851475143", "18446744073709551557"),

@@ -23,10 +23,20 @@ Register rules, so a stream stays inside its sandbox:
   +-MEM_WINDOW bytes of X28 and any write-back moves X28 by a multiple of 16 of at most
   MEM_DRIFT bytes (so register-offset forms survive only with XZR, and exclusives and
   atomics stay aligned for the whole stream);
-- constrained-unpredictable register combinations are dropped (load pair into one register
-  twice, store-exclusive status register equal to a data register).
+- constrained-unpredictable combinations are dropped: load pair into one register twice,
+  store-exclusive status register equal to a data register, and a store-exclusive whose size
+  differs from the stream's last load-exclusive (ARM leaves it to the implementation whether
+  that succeeds: QEMU fails it, we may not);
+- capstone itself rejects the other constrained-unpredictable encodings (write-back with
+  Rt = Rn, should-be-one fields that are not).
+Stream state: tests/unicorn_rig.py random_state (edge values in X registers), V registers
+from tests/fpvals.py hooks (integer edge lanes, interesting FP32 or FP64 values, or random
+bits), FPCR 0 or DN (RMode and FZ have documented deviations, see translator/isa/fp.py).
 A divergence is minimised: the first instruction whose prefix diverges is re-run alone from
-the state Unicorn reached before it; that one word and state are reported.
+the state Unicorn reached before it; when that does not diverge (state the rig does not
+carry, e.g. the exclusive monitor, is involved) the prefix is reduced instruction by
+instruction instead.  The rig's JIT keeps every compiled stream (~0.1 MB each): run very
+deep campaigns as several commands with different seeds.
 """
 import random
 import sys
@@ -219,6 +229,7 @@ class Generator:
 
     def __init__(self, seed):
         d = _deps()
+        _lift_memo.clear()            # a campaign's words depend on its seed alone
         self.rng = random.Random(f"risu:{seed}")
         self.decoder, self.patterns = d["decoder"], d["patterns"]
         self.groups = {}

@@ -113,8 +113,8 @@ def _stat(k):
     fields = tail.split(b" ")
     # fields[0] is field 3 (state); field N is fields[N - 3]
     sp = k.space
-    for n, v in ((28, sp.start_stack), (45, sp.arg_start), (46, sp.arg_end),
-                 (47, sp.env_start), (48, sp.env_end)):
+    for n, v in ((28, sp.start_stack), (47, sp.brk_start), (48, sp.arg_start),
+                 (49, sp.arg_end), (50, sp.env_start), (51, sp.env_end)):
         if len(fields) > n - 3 and v:
             fields[n - 3] = b"%d" % v
     return pid + b" (" + k.comm + b") " + b" ".join(fields)
@@ -133,7 +133,7 @@ _FILES = {
     b"/proc/self/comm": lambda k: k.comm + b"\n",
     b"/proc/self/stat": _stat,
     b"/proc/self/status": _status,
-    b"/proc/cpuinfo": lambda k: cpuinfo.proc_cpuinfo().encode(),
+    b"/proc/cpuinfo": lambda k: cpuinfo.cpuinfo_text(os.cpu_count() or 1).encode(),
 }
 
 

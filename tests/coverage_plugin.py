@@ -139,11 +139,21 @@ def pytest_runtest_logreport(report):
             rec.outcome = outcome
 
 
+_fingerprint = None
+
+
+def pytest_sessionstart(session):
+    """The sources are fingerprinted as the session starts: an edit made while the tests
+    run leaves a record that is stale for the edited code, not one that claims to match it."""
+    global _fingerprint
+    _fingerprint = ledger.fingerprint()
+
+
 def _write():
     """Merge this session's items into build/isa-coverage.json (locked, atomic)."""
     path = ledger.COVERAGE_JSON
     path.parent.mkdir(parents=True, exist_ok=True)
-    fp = ledger.fingerprint()
+    fp = _fingerprint
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = ledger.load_coverage()

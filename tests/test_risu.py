@@ -16,7 +16,7 @@ import pytest
 from harness import risu
 
 SEED = 2024
-STREAMS = 150
+STREAMS = 120
 
 
 def test_generated_words_are_valid():
@@ -32,7 +32,7 @@ def test_generated_words_are_valid():
         assert decoder.capstone_view(w, risu.CODE_BASE)[0], hex(w)
         assert risu.lifts(w), hex(w)
         assert p.group not in risu.EXCLUDED_GROUPS and not p.ends_block
-        if p.group == risu.MEM_GROUP:
+        if p.group == risu.MEM_GROUP and "n" in f:      # (PRFM literal has no base)
             assert f["n"] == risu.BASE, hex(w)
 
 
@@ -41,7 +41,7 @@ def test_store_exclusive_matches_last_load_exclusive():
     CONSTRAINED UNPREDICTABLE (QEMU fails it, we may not); the generator never draws one."""
     from translator import patterns
     gen = risu.Generator(SEED + 1)
-    for _ in range(40):
+    for _ in range(20):
         last = None
         for w, p in gen.stream(40):
             kind, what = risu._exclusive(p, w, patterns)
