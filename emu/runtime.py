@@ -62,7 +62,8 @@ class Process:
         self.kernel.cmdline = list(argv)
 
         self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch,
-                                     disk_cache=default_dir() if code_cache else None)
+                                     disk_cache=default_dir() if code_cache else None,
+                                     background=True)
         cpu = self.cpu
         cpu.pc = info.entry
         cpu.sp = info.sp
@@ -95,6 +96,7 @@ class Process:
                     tr.promote(cpu.pc)
                 elif reason == ExitReason.REQUEST:
                     cpu.exit_request = 0
+                    tr.poll_background()
                 else:
                     cpu.link_req = 0
                     self._fatal(reason, cpu.exit_info)

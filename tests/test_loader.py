@@ -293,6 +293,8 @@ def run_in_unicorn(path, argv, envp, rootfs=None):
         r = load(path, mem, space, argv, envp, rootfs=rootfs)
         k = Kernel(mem, space, rootfs=rootfs, exe_path=path)
         uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
+        # the MAX model has every feature the HWCAPs advertise (LSE, CPUID...)
+        uc.ctl_set_cpu_model(U.UC_CPU_ARM64_MAX)
         cpu = CPUState()
         result = {}
 

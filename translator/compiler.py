@@ -40,7 +40,9 @@ class Compiler:
     """Compiles llvmlite.ir modules into the process's native code.  One
     MCJIT engine per tier (the engine fixes the codegen level)."""
 
-    def __init__(self, tier=1):
+    def __init__(self, tier=1, engine=True):
+        """engine=False: an object builder only (no engine), with its own
+        LLVM context, for use on a background compile thread."""
         _init()
         cg_opt, passes = TIERS[tier]
         self.tier = tier
@@ -49,7 +51,9 @@ class Compiler:
         self.tm = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
                                                features=llvm.get_host_cpu_features().flatten(),
                                                opt=cg_opt, reloc="default", codemodel="jitdefault")
-        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
+        self.context = llvm.get_global_context() if engine else llvm.create_context()
+        self.engine = (llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
+                       if engine else None)
         pto = llvm.create_pipeline_tuning_options(speed_level=2 if tier > 1 else 1)
         self.pb = llvm.create_pass_builder(self.tm, pto)
         self.fpm = llvm.create_new_function_pass_manager()
@@ -68,13 +72,17 @@ class Compiler:
         """Compile and load `module`; returns ({fn: addr}, {global: addr}),
         plus the object code when want_object (for the on-disk cache)."""
         t0 = time.perf_counter()
-        mod = llvm.parse_assembly(str(module))
-        self._optimise(mod)
-        obj = self.tm.emit_object(mod)
+        obj = self.build_object(module)
         res = self.load_object(obj, function_names, global_names)
         self.seconds += time.perf_counter() - t0
         self.count += 1
         return (res + (obj,)) if want_object else res
+
+    def build_object(self, module):
+        """Parse, optimise and compile `module` to object code (no loading)."""
+        mod = llvm.parse_assembly(str(module), self.context)
+        self._optimise(mod)
+        return self.tm.emit_object(mod)
 
     def load_object(self, obj, function_names=(), global_names=()):
         """Load compiled object code; returns ({fn: addr}, {global: addr})."""

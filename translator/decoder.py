@@ -10,14 +10,23 @@ the decode table (patterns.py) picks the lift function from the word.
 """
 from dataclasses import dataclass
 
+import threading
+
 import capstone
 
 from . import patterns
 
 MAX_BLOCK_INSNS = 128
 
-_cs = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
-_cs.detail = True
+_local = threading.local()         # one capstone handle per thread
+
+
+def _handle():
+    cs = getattr(_local, "cs", None)
+    if cs is None:
+        cs = _local.cs = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+        cs.detail = True
+    return cs
 _ENDING_GROUPS = {capstone.CS_GRP_JUMP, capstone.CS_GRP_CALL, capstone.CS_GRP_RET,
                   capstone.CS_GRP_INT, capstone.CS_GRP_IRET,
                   capstone.CS_GRP_BRANCH_RELATIVE}
@@ -40,7 +49,7 @@ class Insn:
 
 def capstone_view(word, addr):
     """(mnemonic, op_str, ends_block) as capstone decodes the word."""
-    insns = list(_cs.disasm(word.to_bytes(4, "little"), addr, 1))
+    insns = list(_handle().disasm(word.to_bytes(4, "little"), addr, 1))
     if not insns:
         return "", "", False
     i = insns[0]

@@ -9,6 +9,8 @@ translation used after a store into code, and the translation counters.
 Does not own: the guest memory map, syscalls or signals.
 """
 import ctypes
+import queue
+import threading
 import time
 from collections import Counter, defaultdict
 
@@ -43,10 +45,48 @@ class Region:
         self.slots = []                 # host addresses of its link slots
 
 
+class _Worker:
+    """The background compile thread: tier-2 promotions are lifted and
+    compiled to object code here while tier-1 code keeps running; a finished
+    job sets state.exit_request so the main thread installs it soon."""
+
+    def __init__(self, translator):
+        self.tr = translator
+        self.jobs = queue.Queue()
+        self.results = queue.Queue()
+        self.builder = None
+        self.thread = threading.Thread(target=self._run, name="emu-tier2", daemon=True)
+        self.thread.start()
+
+    def submit(self, job):
+        self.jobs.put(job)
+
+    def take(self):
+        out = []
+        while True:
+            try:
+                out.append(self.results.get_nowait())
+            except queue.Empty:
+                return out
+
+    def _run(self):
+        while True:
+            job = self.jobs.get()
+            try:
+                if self.builder is None:
+                    self.builder = Compiler(2, engine=False)
+                result = self.tr._compile_job(job, self.builder)
+            except BaseException as exc:      # reported on the main thread
+                result = (job, exc, None)
+            self.results.put(result)
+            self.tr.cpu.exit_request = 1
+
+
 class Translator:
-    def __init__(self, cpu, mem, tiering="auto", batch=True, disk_cache=None):
+    def __init__(self, cpu, mem, tiering="auto", batch=True, disk_cache=None, background=False):
         """tiering: "auto" (tier 1, hot regions promoted to tier 2), 1 or 2.
-        disk_cache: a directory for compiled regions (None: no disk cache)."""
+        disk_cache: a directory for compiled regions (None: no disk cache).
+        background: compile tier-2 promotions on a background thread."""
         self.cpu = cpu
         self.mem = mem
         self.tiering = tiering
@@ -56,6 +96,11 @@ class Translator:
             f"{HOT_THRESHOLD}:{BATCH_BLOCKS}:{BATCH_INSNS}:{TIER2_BLOCKS}:{TIER2_INSNS}"))
         self.use_disk = self.cache.enabled
         self._loaded = {}                      # function name -> (record, fn, slots)
+        self._pending_names = set()            # names of jobs being compiled
+        self._promoting = set()                # ids of regions queued for tier 2
+        self._worker = None
+        if background and tiering == "auto":
+            self._worker = _Worker(self)
         self.table = BlockTable(cpu)
         self.blocks = {}                       # pc -> Block
         self.page_blocks = defaultdict(set)    # page -> {pc}
@@ -116,43 +161,97 @@ class Translator:
         return True
 
     def promote(self, pc):
-        """Recompile the hot region holding block pc at tier 2."""
+        """Recompile the hot region holding block pc at tier 2 (on the
+        background thread when there is one: tier-1 code keeps running)."""
         region = self.blocks.get(pc)
-        if region is None or region.tier == 2:
+        if region is None or region.tier == 2 or id(region) in self._promoting:
             return
         self.stats["promotions"] += 1
-        self._build(2, region.entries, True, promote=True)
+        if self._worker is None:
+            self._build(2, region.entries, True, promote=True)
+            return
+        job = self._prepare(2, region.entries, True, promote=True)
+        if job is not None:                    # not already compiled / cached
+            self._promoting.add(id(region))
+            job["region_id"] = id(region)
+            self._worker.submit(job)
 
     def _build(self, tier, entries, batch, promote=False):
+        job = self._prepare(tier, entries, batch, promote)
+        if job is not None:
+            self._finish(self._compile_job(job, self.compiler2 if tier == 2 else self.compiler))
+
+    def _prepare(self, tier, entries, batch, promote):
+        """Install from this process or the disk cache if possible (returns
+        None), else return a compile job for _compile_job."""
         compiler = self.compiler2 if tier == 2 else self.compiler
-        hot = HOT_THRESHOLD if (tier == 1 and self.tiering == "auto") else 0
         key = self.cache.key(tier, promote, entries, self._head(entries[0]))
         name = f"r{key[:24]}"
         region = self._reuse(name) or self._from_disk(compiler, key, name)
-        if region is None:
-            if name in self._loaded:             # same key, other code: no disk
-                name = f"{name}_{self._serial}"
-                key = None
-            module = compiler.new_module(name)
-            region, lifter = self._lift(module, entries, batch=batch, hot_threshold=hot,
-                                        tier=tier, promote=promote, name=name)
-            t0 = time.perf_counter()
-            slot_names = [n for n, _ in lifter.slots]
-            fns, gls, obj = compiler.compile(module, [name], slot_names, want_object=True)
-            self.times["compile_s" if tier == 1 else "compile2_s"] += time.perf_counter() - t0
-            self.stats["modules_compiled"] += 1
-            region.fn = fns[name]
-            region.slots = [gls[n] for n in slot_names]
-            record = {"fn": name, "tier": tier, "ninsns": region.ninsns,
-                      "slots": [[n, t] for n, t in lifter.slots],
-                      "blocks": [[pc, end, block_hash(self._code(pc, end))]
-                                 for pc, end in lifter.ranges]}
-            self._loaded[name] = (record, region.fn, region.slots)
-            if key is not None and self.use_disk:
-                self.cache.store(key, record, obj)
-        if tier == 2:
+        if region is not None:
+            if tier == 2:
+                self.stats["insns_translated_tier2"] += region.ninsns
+            self._install(region)
+            return None
+        if name in self._loaded or name in self._pending_names:
+            name = f"{name}_{self._serial}"    # same key, other code: no disk
+            key = None
+        self._pending_names.add(name)
+        return {"tier": tier, "entries": list(entries), "batch": batch, "promote": promote,
+                "key": key, "name": name}
+
+    def _compile_job(self, job, builder):
+        """Lift and compile to object code (may run on the background thread:
+        touches no engine, no table, only reads guest memory)."""
+        tier, name = job["tier"], job["name"]
+        hot = HOT_THRESHOLD if (tier == 1 and self.tiering == "auto") else 0
+        module = builder.new_module(name)
+        region, lifter = self._lift(module, job["entries"], batch=job["batch"],
+                                    hot_threshold=hot, tier=tier, promote=job["promote"],
+                                    name=name)
+        t0 = time.perf_counter()
+        obj = builder.build_object(module)
+        self.times["compile_s" if tier == 1 else "compile2_s"] += time.perf_counter() - t0
+        self.stats["modules_compiled"] += 1
+        record = {"fn": name, "tier": tier, "ninsns": region.ninsns,
+                  "slots": [[n, t] for n, t in lifter.slots],
+                  "blocks": [[pc, end, block_hash(self._code(pc, end))]
+                             for pc, end in lifter.ranges]}
+        return job, record, obj
+
+    def _finish(self, result):
+        """Load a compiled job's object into its tier's engine and install."""
+        job, record, obj = result
+        name = job["name"]
+        self._pending_names.discard(name)
+        compiler = self.compiler2 if job["tier"] == 2 else self.compiler
+        slot_names = [n for n, _ in record["slots"]]
+        fns, gls = compiler.load_object(obj, [name], slot_names)
+        slots = [gls[n] for n in slot_names]
+        self._loaded[name] = (record, fns[name], slots)
+        if job["key"] is not None and self.use_disk:
+            self.cache.store(job["key"], record, obj)
+        region = self._region_from(record, fns[name], slots)
+        if job["tier"] == 2:
             self.stats["insns_translated_tier2"] += region.ninsns
         self._install(region)
+
+    def poll_background(self):
+        """Install what the background thread finished (main thread only).
+        Code that changed meanwhile is not installed."""
+        if self._worker is None:
+            return
+        for result in self._worker.take():
+            job = result[0]
+            self._promoting.discard(job.get("region_id"))
+            if isinstance(result[1], BaseException):
+                self._pending_names.discard(job["name"])
+                raise result[1]
+            if self._valid(result[1]):
+                self._finish(result)
+            else:
+                self._pending_names.discard(job["name"])
+                self.stats["background_stale"] += 1
 
     def _head(self, pc):
         """Up to 64 bytes of executable code at pc (part of the cache key)."""

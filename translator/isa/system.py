@@ -32,7 +32,8 @@ DCZ_BYTES = 64
 # op1=0, CRn=0, CRm=0 (MIDR, MPIDR, REVIDR only) or CRm=2..7 (any op2;
 # registers without user-visible fields read as 0); anything else in that
 # space, including CRm=1, is SIGILL.  Fields hidden from EL0 read as the
-# kernel's safe values (EL0/EL1 = AArch64 only, DebugVer = 6).  The
+# kernel's safe values (EL0/EL1 = AArch64 only, DebugVer = 6, TGran4 and
+# TGran64 = 0xF), as qemu-aarch64 7.2 shows them too.  The
 # feature fields must agree with kernel/cpuinfo.py's HWCAP bits, as the
 # kernel derives those bits from these very fields (tests/test_hwcaps.py
 # checks the correspondence, and checks it on qemu-aarch64 too).
@@ -64,6 +65,7 @@ CONSTANT_REGS = {
     sysreg(3, 0, 0, 5, 0): 0x6,          # ID_AA64DFR0_EL1 (DebugVer v8, hidden field)
     sysreg(3, 0, 0, 6, 0): ID_AA64ISAR0,  # ID_AA64ISAR0_EL1
     sysreg(3, 0, 0, 6, 1): ID_AA64ISAR1,  # ID_AA64ISAR1_EL1
+    sysreg(3, 0, 0, 7, 0): 0xFF000000,   # ID_AA64MMFR0_EL1: hidden TGran4/64 = safe 0xF
     # every other (3, 0, 0, 2..7, op2) register reads as 0 (see id_register)
 }
 
