@@ -233,17 +233,29 @@ class AddressSpace:
         if end == addr:
             return 0
         with self.lock:
-            self.require_mapped(addr, end)
+            # Like Linux, VMAs are changed in address order; a hole or a refused
+            # VMA stops there with an error, and what came before stays changed.
+            at, err = addr, 0
             for v in self.overlapping(addr, end):
+                if v.start > at:
+                    break
                 if (prot & abi.PROT_WRITE and v.shared and v.backing is not None
                         and not v.backing.writable):
-                    raise SyscallError(abi.EACCES)
-            self._split_at(addr)
-            self._split_at(end)
-            for v in self.overlapping(addr, end):
-                v.prot = prot
-            self.mem.set_prot(addr, end - addr, prot)
-            self._merge_around(addr, end)
+                    err = abi.EACCES
+                    break
+                at = v.end
+            done = min(at, end)
+            if done < end and not err:
+                err = abi.ENOMEM
+            if done > addr:
+                self._split_at(addr)
+                self._split_at(done)
+                for v in self.overlapping(addr, done):
+                    v.prot = prot
+                self.mem.set_prot(addr, done - addr, prot)
+                self._merge_around(addr, done)
+            if err:
+                raise SyscallError(err)
         return 0
 
     def dontneed(self, addr, length, shared_too=False):

@@ -6,8 +6,16 @@ from interesting FP bit patterns (fp_hook) under FPCR = 0 and DN|FZ.  X/V
 registers, NZCV and FPSR.IOC/DZC/QC are compared.  Each test runs a few
 arrangements of one form in one snippet (distinct destination registers).
 
+Dot product (SDOT/UDOT, FEAT_DotProd) and SQRDMLAH/SQRDMLSH (FEAT_RDM) are
+assembled with binutils (keystone cannot), FP vector arithmetic also runs
+under the directed FPCR.RMode values.
+
 Unicorn (QEMU 5) agreed with ARM on every case here.  The FZ rounding
 tolerance of tests/fpvals.py `_fz_tiny` applies as in test_isa_fp.py.
+FRSQRTS computes (3 + x*y) / 2 with one rounding (ARM FPRSqrtStepFused);
+our earlier fma-then-halve disagreed with Unicorn where the fma overflowed
+or (under a directed mode) where the halving came second, which the
+rounding-mode test found; both now agree with the pseudocode.
 """
 import pytest
 
@@ -378,3 +386,53 @@ def test_frint_ts_vector(name, u, opc, sz, q, fpcr):
 ])
 def test_reserved_is_undefined(word, what):
     check_flags([word], cases=3)
+
+
+def _gas(text):
+    from tests.test_isa_crypto import gas
+    return gas(text)
+
+
+DOT_RDM = [
+    ("sdot_udot", "sdot v0.4s, v1.16b, v2.16b; udot v3.2s, v4.8b, v5.8b; "
+                  "sdot v6.2s, v7.8b, v8.8b; udot v9.4s, v10.16b, v11.16b"),
+    ("dot_elem", "sdot v0.4s, v1.16b, v2.4b[3]; udot v3.2s, v4.8b, v31.4b[1]; "
+                 "udot v5.4s, v6.16b, v7.4b[0]; sdot v8.2s, v9.8b, v20.4b[2]"),
+    ("sqrdmlah", "sqrdmlah v0.8h, v1.8h, v2.8h; sqrdmlah v3.2s, v4.2s, v5.2s; "
+                 "sqrdmlah h6, h7, h8; sqrdmlah s9, s10, s11"),
+    ("sqrdmlsh", "sqrdmlsh v0.4h, v1.4h, v2.4h; sqrdmlsh v3.4s, v4.4s, v5.4s; "
+                 "sqrdmlsh h6, h7, h8; sqrdmlsh s9, s10, s11"),
+    ("sqrdmlah_elem", "sqrdmlah v0.8h, v1.8h, v2.h[7]; sqrdmlah v3.2s, v4.2s, v5.s[3]; "
+                      "sqrdmlah h6, h7, v8.h[1]; sqrdmlah s9, s10, v11.s[2]"),
+    ("sqrdmlsh_elem", "sqrdmlsh v0.4h, v1.4h, v15.h[3]; sqrdmlsh v3.4s, v4.4s, v5.s[1]; "
+                      "sqrdmlsh h6, h7, v8.h[5]; sqrdmlsh s9, s10, v11.s[0]"),
+]
+
+
+@pytest.mark.parametrize("name,text", DOT_RDM, ids=_ids(DOT_RDM))
+def test_dot_and_rdm(name, text):
+    check_flags(_gas(text), int_hook, fpsr_mask=FLAGS, cases=40)
+
+
+FP_RMODE = [
+    ("arith_s", "fadd v0.4s, v1.4s, v2.4s; fmul v3.2s, v4.2s, v5.2s; fdiv v6.4s, v7.4s, v8.4s; "
+                "fmla v9.4s, v10.4s, v11.4s; fsqrt v12.4s, v13.4s; faddp v14.4s, v15.4s, v16.4s", 32),
+    ("arith_d", "fsub v0.2d, v1.2d, v2.2d; fmul v3.2d, v4.2d, v5.d[1]; fmls v6.2d, v7.2d, v8.2d; "
+                "fabd v9.2d, v10.2d, v11.2d; fmulx d12, d13, d14", 64),
+    ("steps", "frecps v0.4s, v1.4s, v2.4s; frsqrts v3.4s, v4.4s, v5.4s; frsqrts d6, d7, d8", 32),
+    ("narrow", "fcvtn v0.4h, v1.4s; fcvtn2 v2.8h, v3.4s", 32),
+    ("narrow_d", "fcvtn v0.2s, v1.2d; fcvtn2 v2.4s, v3.2d", 64),
+]
+
+
+@pytest.mark.parametrize("fpcr", [1 << 22, 2 << 22, 3 << 22, (2 << 22) | FZ])
+@pytest.mark.parametrize("name,text,bits", FP_RMODE, ids=_ids(FP_RMODE))
+def test_fp_directed_rounding(name, text, bits, fpcr):
+    check_flags(text, fp_hook(bits), fpcr=fpcr, fpsr_mask=FLAGS)
+
+
+@pytest.mark.parametrize("fpcr", [1 << 22, 3 << 22])
+def test_int_to_fp_directed_rounding(fpcr):
+    check_flags("scvtf v0.4s, v1.4s; ucvtf v2.2d, v3.2d; scvtf d4, d5; ucvtf s6, s7; "
+                "scvtf v8.2d, v9.2d, #3; ucvtf v10.4s, v11.4s, #32", int_hook, fpcr=fpcr,
+                fpsr_mask=FLAGS)

@@ -123,7 +123,8 @@ def test_protect_errors(space):
     a = space.map(0x300000, 2 * PG, RW, ANON, fixed=True)
     assert errno_of(space.protect, a + 3 * PG, PG, abi.PROT_READ) == abi.ENOMEM
     assert errno_of(space.protect, a, 4 * PG, abi.PROT_READ) == abi.ENOMEM   # runs into a hole
-    assert spans(space) == [(a, a + 2 * PG, RW)]                            # unchanged
+    # Linux changes the VMAs before the hole (tests/contracts/vm.c shows it natively)
+    assert spans(space) == [(a, a + 2 * PG, abi.PROT_READ)]
     assert errno_of(space.protect, a + 8, PG, abi.PROT_READ) == abi.EINVAL
     assert space.protect(a, 0, abi.PROT_READ) == 0
 

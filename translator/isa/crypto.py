@@ -2,9 +2,10 @@
 SHA", "three-register SHA", and PMULL/PMULL2 .1Q of "three different"):
 AESE/AESD/AESMC/AESIMC (FEAT_AES), PMULL{2} Vd.1Q (FEAT_PMULL),
 SHA1C/SHA1P/SHA1M/SHA1H/SHA1SU0/SHA1SU1 (FEAT_SHA1), SHA256H/SHA256H2/
-SHA256SU0/SHA256SU1 (FEAT_SHA256).  The HWCAP bits AES, PMULL, SHA1, SHA2
-(kernel/cpuinfo.py) and ID_AA64ISAR0_EL1.{AES=2,SHA1=1,SHA2=1}
-(system.py) advertise exactly these.
+SHA256SU0/SHA256SU1 (FEAT_SHA256), SHA512H/SHA512H2/SHA512SU0/SHA512SU1
+(FEAT_SHA512), EOR3/RAX1/XAR/BCAX (FEAT_SHA3).  The HWCAP bits AES, PMULL,
+SHA1, SHA2, SHA512, SHA3 (kernel/cpuinfo.py) and ID_AA64ISAR0_EL1.{AES=2,
+SHA1=1, SHA2=2, SHA3=1} (system.py) advertise exactly these.
 
 Everything is LLVM IR in the region, no call out of compiled code:
 - AES: the portable form is the FIPS-197 round pieces written in IR:
@@ -17,13 +18,13 @@ Everything is LLVM IR in the region, no call out of compiled code:
   AESMC = aesenc(aesdeclast(x, 0), 0), AESIMC = aesimc.
 - PMULL.1Q: pclmulqdq when the host has "+pclmul", else an unrolled
   64-step shift/xor carry-less multiply on i128.
-- SHA-1 / SHA-256: the ARM pseudocode (SHAchoose/parity/majority,
-  hashSIGMA, the 160/256-bit ROL of <Y, X>) in plain i32 arithmetic.
+- SHA-1 / SHA-256 / SHA-512: the ARM pseudocode (SHAchoose/parity/
+  majority, hashSIGMA, the 160/256-bit ROL of <Y, X>) in plain i32/i64
+  arithmetic; the SHA-3 helpers are vector xor/and/rotates.
 Module flags HOST_AES / HOST_PCLMUL pick the form at lift time (tests force
 the portable form to check it too).
 
-Not lifted (SIGILL; their HWCAP bits stay clear): SHA512, SHA3 (EOR3, RAX1,
-XAR, BCAX), SM3, SM4.
+Not lifted (SIGILL; their HWCAP bits stay clear): SM3, SM4.
 """
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
@@ -369,3 +370,117 @@ def SHA256SU1(c, m, n, d):
     for e in range(2, 4):
         out.append(b.add(b.add(s1(out[e - 2]), o1[e]), t0[e]))
     c.set_v(d, _pack(c, out))
+
+
+# -- SHA-512 (FEAT_SHA512) and SHA-3 (FEAT_SHA3) ----------------------------------
+
+def _d(c, r):
+    """Vr as (D[0], D[1])."""
+    v = c.v(r)
+    return c.b.trunc(v, I64), c.b.trunc(c.b.lshr(v, const(I128, 64)), I64)
+
+
+def _pack2(c, lo, hi):
+    b = c.b
+    return b.or_(b.zext(lo, I128), b.shl(b.zext(hi, I128), const(I128, 64)))
+
+
+def _ror64(c, x, k):
+    b = c.b
+    return b.or_(b.lshr(x, const(I64, k)), b.shl(x, const(I64, 64 - k)))
+
+
+def _xor3(c, x, y, z):
+    return c.b.xor(c.b.xor(x, y), z)
+
+
+@pattern("SHA512H", "11001110011mmmmm100000nnnnnddddd")
+def SHA512H(c, m, n, d):
+    """SHA512H Qd, Qn, Vm.2D: SHA-512 hash update part 1."""
+    b = c.b
+    x0, x1 = _d(c, n)
+    y0, y1 = _d(c, m)
+    w0, w1 = _d(c, d)
+    sig = _xor3(c, _ror64(c, y1, 14), _ror64(c, y1, 18), _ror64(c, y1, 41))
+    hi = b.xor(b.and_(y1, x0), b.and_(b.not_(y1), x1))
+    hi = b.add(b.add(hi, sig), w1)
+    tmp = b.add(hi, y0)
+    sig = _xor3(c, _ror64(c, tmp, 14), _ror64(c, tmp, 18), _ror64(c, tmp, 41))
+    lo = b.xor(b.and_(tmp, y1), b.and_(b.not_(tmp), x0))
+    lo = b.add(b.add(lo, sig), w0)
+    c.set_v(d, _pack2(c, lo, hi))
+
+
+@pattern("SHA512H2", "11001110011mmmmm100001nnnnnddddd")
+def SHA512H2(c, m, n, d):
+    """SHA512H2 Qd, Qn, Vm.2D: SHA-512 hash update part 2."""
+    b = c.b
+    x0, _ = _d(c, n)
+    y0, y1 = _d(c, m)
+    w0, w1 = _d(c, d)
+    sig = _xor3(c, _ror64(c, y0, 28), _ror64(c, y0, 34), _ror64(c, y0, 39))
+    hi = _xor3(c, b.and_(x0, y1), b.and_(x0, y0), b.and_(y1, y0))
+    hi = b.add(b.add(hi, sig), w1)
+    sig = _xor3(c, _ror64(c, hi, 28), _ror64(c, hi, 34), _ror64(c, hi, 39))
+    lo = _xor3(c, b.and_(hi, y0), b.and_(hi, y1), b.and_(y1, y0))
+    lo = b.add(b.add(lo, sig), w0)
+    c.set_v(d, _pack2(c, lo, hi))
+
+
+@pattern("SHA512SU0", "1100111011000000100000nnnnnddddd")
+def SHA512SU0(c, n, d):
+    """SHA512SU0 Vd.2D, Vn.2D: SHA-512 schedule update 0."""
+    b = c.b
+    x0, _ = _d(c, n)
+    w0, w1 = _d(c, d)
+
+    def sig0(v):
+        return _xor3(c, _ror64(c, v, 1), _ror64(c, v, 8), b.lshr(v, const(I64, 7)))
+    c.set_v(d, _pack2(c, b.add(w0, sig0(w1)), b.add(w1, sig0(x0))))
+
+
+@pattern("SHA512SU1", "11001110011mmmmm100010nnnnnddddd")
+def SHA512SU1(c, m, n, d):
+    """SHA512SU1 Vd.2D, Vn.2D, Vm.2D: SHA-512 schedule update 1."""
+    b = c.b
+    x0, x1 = _d(c, n)
+    y0, y1 = _d(c, m)
+    w0, w1 = _d(c, d)
+
+    def sig1(v):
+        return _xor3(c, _ror64(c, v, 19), _ror64(c, v, 61), b.lshr(v, const(I64, 6)))
+    c.set_v(d, _pack2(c, b.add(b.add(w0, sig1(x0)), y0), b.add(b.add(w1, sig1(x1)), y1)))
+
+
+@pattern("RAX1", "11001110011mmmmm100011nnnnnddddd")
+def RAX1(c, m, n, d):
+    """RAX1 Vd.2D, Vn.2D, Vm.2D: Vn ^ ROL(Vm, 1) per lane."""
+    b = c.b
+    x, y = _vec(c, n, V2x64), _vec(c, m, V2x64)
+    rol = b.or_(b.shl(y, ir.Constant(V2x64, [const(I64, 1)] * 2)),
+                b.lshr(y, ir.Constant(V2x64, [const(I64, 63)] * 2)))
+    c.set_v(d, b.xor(x, rol))
+
+
+@pattern("EOR3", "11001110000mmmmm0aaaaannnnnddddd")
+def EOR3(c, m, a, n, d):
+    """EOR3 Vd.16B, Vn.16B, Vm.16B, Va.16B."""
+    c.set_v(d, _xor3(c, c.v(n), c.v(m), c.v(a)))
+
+
+@pattern("BCAX", "11001110001mmmmm0aaaaannnnnddddd")
+def BCAX(c, m, a, n, d):
+    """BCAX Vd.16B, Vn.16B, Vm.16B, Va.16B: Vn ^ (Vm & ~Va)."""
+    b = c.b
+    c.set_v(d, b.xor(c.v(n), b.and_(c.v(m), b.not_(c.v(a)))))
+
+
+@pattern("XAR", "11001110100mmmmmiiiiiinnnnnddddd")
+def XAR(c, m, i, n, d):
+    """XAR Vd.2D, Vn.2D, Vm.2D, #imm6: ROR(Vn ^ Vm, imm6) per lane."""
+    b = c.b
+    x = b.xor(_vec(c, n, V2x64), _vec(c, m, V2x64))
+    if i:
+        x = b.or_(b.lshr(x, ir.Constant(V2x64, [const(I64, i)] * 2)),
+                  b.shl(x, ir.Constant(V2x64, [const(I64, 64 - i)] * 2)))
+    c.set_v(d, x)

@@ -2,8 +2,9 @@
 top half, immediate), FADD/FSUB/FMUL/FDIV/FNMUL/FMAX/FMIN/FMAXNM/FMINNM,
 FABS/FNEG/FSQRT, FMADD/FMSUB/FNMADD/FNMSUB (fused), FCMP/FCMPE, FCCMP/
 FCCMPE, FCSEL, FCVT between H/S/D, SCVTF/UCVTF (integer and fixed-point),
-FCVT{N,P,M,Z,A}{S,U} (integer and fixed-point for Z), FRINT{N,P,M,Z,A,X,I}
-and FRINT32/64{Z,X}; plus the FP building blocks simd.py uses lane-wise.
+FCVT{N,P,M,Z,A}{S,U} (integer and fixed-point for Z), FRINT{N,P,M,Z,A,X,I},
+FRINT32/64{Z,X} and FJCVTZS; plus the FP building blocks simd.py uses
+lane-wise.
 
 ARM semantics are built in IR, never left to the host:
 - NaNs: a NaN result is the first signalling NaN operand quieted, else the
@@ -12,34 +13,52 @@ ARM semantics are built in IR, never left to the host:
   NaN returns the positive default NaN (x86 returns a negative one).
   FPCR.DN=1 turns every NaN result into the default NaN.
 - FPCR.FZ=1 flushes denormal inputs and outputs to signed zero.
+- FPCR.RMode is honoured by every rounding operation: FADD/FSUB/FMUL/
+  FNMUL/FMULX/FDIV/FSQRT, the fused FMADD/FMSUB/FNMADD/FNMSUB/FMLA/FMLS/
+  FRECPS/FRSQRTS, SCVTF/UCVTF (unless always exact), FCVT and FCVTN
+  narrowing (to single and to half), FRINTI/FRINTX and the FRECPE
+  overflow case.  (The FCVT<mode>*/FRINT<mode> forms use their own mode,
+  FCVTXN rounds to odd, as ARM says.)
 - Integer conversions saturate (llvm.fpto[su]i.sat); a NaN converts to 0.
-- FPSR: IOC (invalid: signalling NaN operand, generated NaN, failed
-  integer conversion, signalling compare of a NaN) and DZC (division by
-  zero, FRECPE/FRSQRTE of zero) are maintained.  QC is maintained by the
-  saturating AdvSIMD integer ops (simd.py).
+- FPSR cumulative flags maintained: IOC (invalid: signalling NaN operand,
+  generated NaN, failed integer conversion, signalling compare of a NaN,
+  FJCVTZS out of range) and DZC (division by zero, FRECPE/FRSQRTE of
+  zero); QC by the saturating AdvSIMD integer ops (simd.py).  OFC, UFC,
+  IXC and IDC are never set (see KNOWN LIMITATIONS).
 
 Code shape: each FP instruction compiles to the host operation plus one
-test "FPCR.FZ set, or a NaN in the result (or an operand, or an inf
-result for FDIV, or out of range for conversions)"; only then it calls a
-module-internal helper `emu_fp_<op>_<type>` (built once per LLVM module,
-cold, native code) that applies flushing, NaN propagation, default NaN and
-the FPSR flags.  Ordinary arithmetic therefore costs the x86 instruction,
-a compare and a not-taken branch.
+test "FPCR.FZ set (or, for a rounding operation, FPCR.RMode != 0), or a
+NaN in the result (or an operand, or an inf result for FDIV, or out of
+range for conversions)": FZ and RMode are one AND of the loaded FPCR with
+a constant mask, so honouring RMode costs nothing on the common path
+(measured: the same x86 instructions as before for FADD/FMUL/FMADD; a
+SCVTF from a 64-bit integer gains one load, test and not-taken branch).
+Only when the test holds it calls a module-internal helper
+`emu_fp_<op>_<type>` (built once per LLVM module, cold, native code) that
+applies flushing, NaN propagation, default NaN and the FPSR flags, and
+for RMode != 0 recomputes under the guest's mode: llvm.set.rounding
+(MXCSR), the operation as an llvm.experimental.constrained.* intrinsic
+with "round.dynamic" (so LLVM cannot fold or move it across the mode
+change), then round-to-nearest restored.  Ordinary arithmetic therefore
+costs the x86 instruction, a compare and a not-taken branch.
 
 KNOWN LIMITATIONS
-- FPSR.OFC, UFC, IXC and IDC are never set.
-- FPCR.RMode is honoured by FRINTI and FRINTX (scalar and vector) and the
-  FRECPE overflow case only; every other operation (arithmetic, FSQRT,
-  FMA, SCVTF/UCVTF, FCVT narrowing, FRSQRTS...) rounds to nearest even
-  whatever RMode says.
+- FPSR.OFC, UFC, IXC and IDC are never set.  Exact IXC needs an
+  inexactness test on every operation's fast path (an fma residual or
+  TwoSum, plus a read-modify-write of FPSR: several instructions per FP
+  instruction), which we do not pay.  The cheap route is the host's own
+  sticky MXCSR flags (PE/OE/UE map to IXC/OFC/UFC): it needs the
+  dispatcher to clear MXCSR flags on entry to compiled code and to fold
+  them into state.fpsr on every exit (and MRS/MSR FPSR to do the same
+  inline), which is outside this module.
 - FZ output flushing looks at the rounded result; ARM flushes a result
   that is tiny before rounding (one that rounds up to the smallest normal
   number is flushed by ARM, kept here).
 - FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant
   because FP16 arithmetic (FEAT_FP16) is not implemented: FP16 arithmetic
-  encodings, FMOV to/from H registers, BFCVT and FJCVTZS are undefined
-  (SIGILL), matching the ID registers we expose.  FCVT to and from half
-  precision is implemented.
+  encodings, FMOV to/from H registers and BFCVT are undefined (SIGILL),
+  matching the ID registers we expose (HWCAP FPHP/ASIMDHP clear).  FCVT
+  to and from half precision is implemented, and FJCVTZS (FEAT_JSCVT).
 - Floating-point exceptions never trap (FPCR trap enables read as zero).
 """
 import llvmlite.ir as ir
@@ -53,6 +72,7 @@ FPCR_AHP = 1 << 26
 FPCR_DN = 1 << 25
 FPCR_FZ = 1 << 24
 RMODE_SHIFT = 22
+RMODE_MASK = 3 << RMODE_SHIFT
 IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
 QC = 1 << 27
 
@@ -147,8 +167,83 @@ def fpcr(c):
 
 
 def fpcr_bit(c, bit):
+    """i1: any of the FPCR bits in `bit` (a mask) is set."""
     b = c.b
     return b.icmp_unsigned("!=", b.and_(fpcr(c), const(I32, bit)), const(I32, 0))
+
+
+# -- rounding in the FPCR.RMode (out-of-line paths only) ----------------------
+#
+# The fast path of every rounding operation is the host instruction in the
+# host's default mode (round to nearest even) and is only taken when
+# FPCR.RMode is 0 (the same single test that checks FPCR.FZ).  Otherwise the
+# out-of-line helper sets the host rounding mode (llvm.set.rounding: MXCSR
+# and the x87 control word) to FPCR.RMode, computes with LLVM's constrained
+# FP intrinsics ("round.dynamic", so LLVM neither folds nor moves them
+# across the mode change), and restores round-to-nearest.
+
+_CONSTRAINED = {"fadd": "fadd", "fsub": "fsub", "fmul": "fmul", "fdiv": "fdiv",
+                "fma": "fma", "sqrt": "sqrt"}
+
+
+def _md(c, text):
+    return ir.MetaDataString(c.module, text)
+
+
+def arith(c, op, *args):
+    """The FP operation `op` (fadd fsub fmul fdiv fma sqrt) on float values:
+    a plain LLVM operation, or inside an out-of-line helper running under
+    the guest's rounding mode (c.strict) the constrained intrinsic."""
+    b = c.b
+    if getattr(c, "strict", False):
+        ty = args[0].type
+        name = f"llvm.experimental.constrained.{_CONSTRAINED[op]}.{tsuf(ty)}"
+        fn = c.module.globals.get(name)
+        if fn is None:
+            md = ir.MetaDataType()
+            fn = ir.Function(c.module, ir.FunctionType(ty, [a.type for a in args] + [md, md]), name)
+        return b.call(fn, list(args) + [_md(c, "round.dynamic"), _md(c, "fpexcept.ignore")])
+    if op in ("fma", "sqrt"):
+        return ucall(c, op, *args)
+    return getattr(b, op)(*args)
+
+
+def convert(c, op, value, ty):
+    """sitofp / uitofp / fptrunc, constrained inside a rounding helper."""
+    b = c.b
+    if getattr(c, "strict", False):
+        name = f"llvm.experimental.constrained.{op}.{tsuf(ty)}.{tsuf(value.type)}"
+        fn = c.module.globals.get(name)
+        if fn is None:
+            md = ir.MetaDataType()
+            fn = ir.Function(c.module, ir.FunctionType(ty, [value.type, md, md]), name)
+        return b.call(fn, [value, _md(c, "round.dynamic"), _md(c, "fpexcept.ignore")])
+    return getattr(b, op)(value, ty)
+
+
+def rmode_bits(c):
+    """FPCR.RMode as an i32 (0 RN, 1 RP, 2 RM, 3 RZ)."""
+    b = c.b
+    return b.and_(b.lshr(fpcr(c), const(I32, RMODE_SHIFT)), const(I32, 3))
+
+
+def under_rmode(e, compute):
+    """Run compute() (in an out-of-line helper) with the host rounding mode
+    set to FPCR.RMode and constrained intrinsics; restores nearest-even."""
+    b = e.b
+    # llvm.set.rounding: 0 toward zero, 1 nearest, 2 upward, 3 downward
+    mode = b.and_(b.lshr(const(I32, 0x0321), b.mul(rmode_bits(e), const(I32, 4))),
+                  const(I32, 0xF))
+    setr = e.module.globals.get("llvm.set.rounding") or ir.Function(
+        e.module, ir.FunctionType(ir.VoidType(), [I32]), "llvm.set.rounding")
+    b.call(setr, [mode])
+    e.strict = True
+    try:
+        r = compute()
+    finally:
+        e.strict = False
+    b.call(setr, [const(I32, 1)])
+    return r
 
 
 def fpsr_raise(c, pairs):
@@ -258,6 +353,7 @@ class Emitter:
         self.state = fn.args[0]
         self.b = ir.IRBuilder(fn.append_basic_block("entry"))
         self._labels = 0
+        self.strict = False        # FP ops as constrained intrinsics (under_rmode)
 
     def _field(self, name):
         return self.b.gep(self.state, [const(I64, OFFSET[name])], source_etype=I8)
@@ -326,7 +422,7 @@ def fast_or_slow(c, need_slow, fast, slow):
 
 
 def fp_op(c, fmt, ops, compute, key, extra_flags=(), flush_out=True, fix=None, post=None,
-          slow_if=None):
+          slow_if=None, rounds=False):
     """Run an ARM FP arithmetic op on integer-bit operands (scalar or vector).
 
     compute(cx, *floats) gives the host result.  With FPCR.FZ clear and no
@@ -336,17 +432,23 @@ def fp_op(c, fmt, ops, compute, key, extra_flags=(), flush_out=True, fix=None, p
     fix(cx, ops, result), replaces NaN results by the ARM choice (first
     SNaN, else first QNaN operand, quieted; a generated NaN is the default
     NaN), applies post(cx, ops, result) and raises IOC plus extra_flags
-    ((cx, ops) -> condition, bit) in FPSR."""
+    ((cx, ops) -> condition, bit) in FPSR.  rounds: the operation rounds
+    (compute uses `arith`), so a non-zero FPCR.RMode also takes the helper,
+    which computes under that mode (same single FPCR test as FZ)."""
     b = c.b
     fast = iv(c, fmt, compute(c, *[fv(c, fmt, o) for o in ops]))
-    need = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, is_nan(c, fmt, fast)))
+    need = b.or_(fpcr_bit(c, FPCR_FZ | (RMODE_MASK if rounds else 0)),
+                 any_true(c, is_nan(c, fmt, fast)))
     if slow_if is not None:
         need = b.or_(need, any_true(c, slow_if(c, fast)))
 
     def body(e, *args):
         eb = e.b
         fops = [flush(e, fmt, o) for o in args]
-        r = iv(e, fmt, compute(e, *[fv(e, fmt, o) for o in fops]))
+
+        def host():
+            return iv(e, fmt, compute(e, *[fv(e, fmt, o) for o in fops]))
+        r = under_rmode(e, host) if rounds else host()
         if flush_out:
             r = flush(e, fmt, r)
         if fix is not None:
@@ -380,15 +482,15 @@ def _infzero(c, fmt, p, q):
 # Arithmetic kernels: each takes (c, fmt, a_bits, b_bits) -> result bits.
 
 def fadd(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fadd(p, q), "add")
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fadd", p, q), "add", rounds=True)
 
 
 def fsub(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fsub(p, q), "sub")
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fsub", p, q), "sub", rounds=True)
 
 
 def fmul(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fmul(p, q), "mul")
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fmul", p, q), "mul", rounds=True)
 
 
 def fmulx(c, fmt, x, y):
@@ -399,7 +501,8 @@ def fmulx(c, fmt, x, y):
         two = K(r.type, (fmt.bias + 1) << fmt.mbits)
         sign = b.and_(b.xor(p, q), K(r.type, fmt.sign))
         return b.select(_infzero(cx, fmt, p, q), b.or_(two, sign), r)
-    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fmul(p, q), "mulx", fix=fix)
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fmul", p, q), "mulx", fix=fix,
+                 rounds=True)
 
 
 def fdiv(c, fmt, x, y):
@@ -409,8 +512,8 @@ def fdiv(c, fmt, x, y):
         finite_nonzero = b.and_(b.icmp_unsigned("<", abs_bits(cx, fmt, p), K(p.type, fmt.inf)),
                                 b.not_(is_zero(cx, fmt, p)))
         return b.and_(is_zero(cx, fmt, q), finite_nonzero)
-    return fp_op(c, fmt, [x, y], lambda cx, p, q: cx.b.fdiv(p, q), "div",
-                 extra_flags=[(dz, DZC)], slow_if=lambda cx, r: is_inf(cx, fmt, r))
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fdiv", p, q), "div",
+                 extra_flags=[(dz, DZC)], slow_if=lambda cx, r: is_inf(cx, fmt, r), rounds=True)
 
 
 def fmax(c, fmt, x, y):
@@ -472,12 +575,12 @@ def fmuladd(c, fmt, acc, x, y, key="fma"):
 
     def post(cx, ops, r):
         return cx.b.select(bad(cx, ops), default_nan(cx, fmt, r.type), r)
-    return fp_op(c, fmt, [acc, x, y], lambda cx, a, p, q: ucall(cx, "fma", p, q, a), key,
-                 post=post, extra_flags=[(bad, IOC)])
+    return fp_op(c, fmt, [acc, x, y], lambda cx, a, p, q: arith(cx, "fma", p, q, a), key,
+                 post=post, extra_flags=[(bad, IOC)], rounds=True)
 
 
 def fsqrt(c, fmt, x):
-    return fp_op(c, fmt, [x], lambda cx, p: ucall(cx, "sqrt", p), "sqrt")
+    return fp_op(c, fmt, [x], lambda cx, p: arith(cx, "sqrt", p), "sqrt", rounds=True)
 
 
 ROUND_INTRINSIC = {RN: "roundeven", RP: "ceil", RM: "floor", RZ: "trunc", RA: "round"}
@@ -581,13 +684,24 @@ def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
 
 
 def int_to_fp(c, fmt, v, unsigned, fbits=0):
-    """SCVTF/UCVTF (round to nearest even), optional fixed-point scale."""
-    b = c.b
+    """SCVTF/UCVTF in FPCR.RMode, optional fixed-point scale (exact: the
+    result is never tiny).  A conversion that is always exact (32-bit
+    integer to double) has no mode test; otherwise RMode != 0 takes an
+    out-of-line helper that converts under the mode."""
     ty = like(v.type, fmt.fty)
-    f = b.uitofp(v, ty) if unsigned else b.sitofp(v, ty)
-    if fbits:
-        f = b.fmul(f, K(ty, 2.0 ** -fbits))
-    return iv(c, fmt, f)
+    width = v.type.element.width if isinstance(v.type, ir.VectorType) else v.type.width
+
+    def conv(cx, val):
+        f = convert(cx, "uitofp" if unsigned else "sitofp", val, ty)
+        if fbits:
+            f = cx.b.fmul(f, K(ty, 2.0 ** -fbits))
+        return iv(cx, fmt, f)
+    fast = conv(c, v)
+    if width <= fmt.mbits + 1:
+        return fast
+    name = f"emu_fp_{'u' if unsigned else 's'}cvtf_{fbits}_{tsuf(ty)}_{tsuf(v.type)}"
+    return fast_or_slow(c, fpcr_bit(c, RMODE_MASK), fast, lambda: out_of_line(
+        c, name, fast.type, [v], lambda e, val: under_rmode(e, lambda: conv(e, val))))
 
 
 def _nan_convert(c, src, dst, x):
@@ -608,8 +722,9 @@ def _nan_convert(c, src, dst, x):
     return b.or_(r, K(dty, dst.inf | dst.qbit))
 
 
-def _to_half(c, src, x):
-    """Round S/D bits (not NaN) to half-precision bits, nearest even."""
+def _to_half(c, src, x, rm=None):
+    """Round S/D bits (not NaN) to half-precision bits in rounding mode rm
+    (an i32 FPCR.RMode value; None = nearest even)."""
     b = c.b
     t = x.type
     w = like(t, I64)
@@ -624,7 +739,10 @@ def _to_half(c, src, x):
     mant = wide(b.and_(x, K(t, (1 << src.mbits) - 1)))
     drop = src.mbits - 10
     normal = b.icmp_signed(">=", e, k(-14))
-    m = b.select(normal, mant, b.or_(mant, k(1 << src.mbits)))
+    # a result below half's normal range: the source's implicit bit is
+    # explicit in m (a zero or denormal source has none)
+    src_sub = b.icmp_signed("==", e, k(-src.bias))
+    m = b.select(b.or_(normal, src_sub), mant, b.or_(mant, k(1 << src.mbits)))
     extra = ucall(c, "smin", b.sub(k(-14), e), k(12))
     s = b.select(normal, k(drop), b.add(k(drop), extra))
     base = b.select(normal, b.shl(b.add(e, k(15)), k(10)), k(0))
@@ -633,8 +751,21 @@ def _to_half(c, src, x):
     hb = b.shl(k(1), b.sub(s, k(1)))
     up = b.or_(b.icmp_unsigned(">", rem, hb),
                b.and_(b.icmp_unsigned("==", rem, hb), b.trunc(q, like(t, I1))))
+    ovf = k(0x7C00)
+    if rm is not None:
+        neg = b.icmp_unsigned("!=", sign, K(sign.type, 0))
+        inexact = b.icmp_unsigned("!=", rem, k(0))
+        no = K(like(t, I1), 0)
+        yes = K(like(t, I1), 1)
+
+        def pick(rn, rp, rmm, rz):
+            return b.select(b.icmp_unsigned("==", rm, const(I32, RN)), rn,
+                            b.select(b.icmp_unsigned("==", rm, const(I32, RP)), rp,
+                                     b.select(b.icmp_unsigned("==", rm, const(I32, RM)), rmm, rz)))
+        up = pick(up, b.and_(inexact, b.not_(neg)), b.and_(inexact, neg), no)
+        ovf = b.select(b.or_(pick(yes, b.not_(neg), neg, no), is_inf(c, src, x)), ovf, k(0x7BFF))
     h = b.add(b.add(base, q), b.zext(up, w))
-    h = b.select(b.icmp_signed(">", e, k(15)), k(0x7C00), h)
+    h = b.select(b.icmp_signed(">", e, k(15)), ovf, h)
     return b.or_(b.shl(sign, K(sign.type, 15)), b.trunc(h, sign.type))
 
 
@@ -662,9 +793,10 @@ def _fcvt_full(c, src, dst, v):
     if src.bits == 16:
         r = _from_half(c, dst, v)
     elif dst.bits == 16:
-        r = _to_half(c, src, v)
+        r = _to_half(c, src, v, rmode_bits(c))
     elif src.bits > dst.bits:
-        r = flush(c, dst, iv(c, dst, b.fptrunc(fv(c, src, v), like(v.type, dst.fty))))
+        r = under_rmode(c, lambda: convert(c, "fptrunc", fv(c, src, v), like(v.type, dst.fty)))
+        r = flush(c, dst, iv(c, dst, r))
     else:
         r = iv(c, dst, b.fpext(fv(c, src, v), like(v.type, dst.fty)))
     nan = _nan_convert(c, src, dst, v)
@@ -674,9 +806,10 @@ def _fcvt_full(c, src, dst, v):
 
 
 def fcvt(c, src, dst, x):
-    """FPConvert between formats (round to nearest even, ARM NaN rules);
-    x is integer bits, scalar or vector.  S <-> D of a non-NaN with FZ
-    clear is the host conversion; everything else is out of line."""
+    """FPConvert between formats (narrowing rounds in FPCR.RMode; ARM NaN
+    rules); x is integer bits, scalar or vector.  S <-> D of a non-NaN with
+    FZ clear (and RMode 0 when narrowing) is the host conversion;
+    everything else is out of line."""
     b = c.b
     rty = like(x.type, dst.ity)
     name = f"emu_fp_fcvt_{tsuf(x.type)}_{tsuf(rty)}"
@@ -688,7 +821,8 @@ def fcvt(c, src, dst, x):
     f = fv(c, src, x)
     conv = b.fptrunc if src.bits > dst.bits else b.fpext
     fast = iv(c, dst, conv(f, like(x.type, dst.fty)))
-    need = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, is_nan(c, src, x)))
+    mask = FPCR_FZ | (RMODE_MASK if src.bits > dst.bits else 0)
+    need = b.or_(fpcr_bit(c, mask), any_true(c, is_nan(c, src, x)))
     return fast_or_slow(c, need, fast, slow)
 
 

@@ -20,12 +20,17 @@ fixed, so translator.patterns.TABLE lists every form by name.
 FRECPE/FRSQRTE/URECPE/URSQRTE/FRECPX follow the ARM pseudocode
 (RecipEstimate / RecipSqrtEstimate tables as module-internal constants).
 
+Also here: SDOT/UDOT vector and by element (FEAT_DotProd, HWCAP ASIMDDP)
+and SQRDMLAH/SQRDMLSH vector, scalar and by element (FEAT_RDM, HWCAP
+ASIMDRDM), in "three same (extra)" and "x indexed element".  PMULL.1Q and
+the AES/SHA instructions are in crypto.py.
+
 KNOWN LIMITATIONS (beyond fp.py's): not lifted (SIGILL), matching the ID
-registers we expose (FP and AdvSIMD only): FP16 arithmetic (FEAT_FP16),
-SQRDMLAH/SQRDMLSH (FEAT_RDM), SDOT/UDOT/USDOT/SUDOT (FEAT_DotProd,
-FEAT_I8MM), FCMLA/FCADD (FEAT_FCMA), FMLAL/FMLSL (FEAT_FHM), BF16, matrix
-multiply, SHA/SHA3/SM3/SM4/AES and PMULL.1Q (FEAT_PMULL).  TBL/TBX look
-bytes up lane by lane (no host byte-shuffle intrinsic is used).
+registers we expose and the HWCAP bits we leave clear: FP16 arithmetic
+(FEAT_FP16), USDOT/SUDOT and the matrix multiplies (FEAT_I8MM), FCMLA/
+FCADD (FEAT_FCMA), FMLAL/FMLSL (FEAT_FHM), BF16, SHA512/SHA3/SM3/SM4.
+TBL/TBX look bytes up lane by lane (no host byte-shuffle intrinsic is
+used).
 """
 import llvmlite.ir as ir
 
@@ -391,14 +396,27 @@ def _step(const_val, halve):
     def k(c, fmt, x, y, old):
         def compute(cx, p, q):
             ftype = p.type
-            r = ucall(cx, "fma", p, q, K(ftype, const_val))
-            return cx.b.fmul(r, K(ftype, 0.5)) if halve else r
+            if not halve:
+                return F.arith(cx, "fma", p, q, K(ftype, const_val))
+            # (3 + p*q) / 2 with one rounding.  If an operand is >= 1 in
+            # magnitude, halve the larger one (exact) and add 1.5: then
+            # fma(p, q, 3) * 0.5 could overflow where the result does not.
+            # Otherwise fma(p, q, 3) is in [2, 4] and halving it is exact.
+            b = cx.b
+            ap, aq = F.ucall(cx, "fabs", p), F.ucall(cx, "fabs", q)
+            pbig = b.fcmp_ordered(">=", ap, aq)
+            large = b.fcmp_ordered(">=", b.select(pbig, ap, aq), K(ftype, 1.0))
+            half_ = K(ftype, 0.5)
+            p2 = b.select(b.and_(large, pbig), b.fmul(p, half_), p)
+            q2 = b.select(b.and_(large, b.not_(pbig)), b.fmul(q, half_), q)
+            r = F.arith(cx, "fma", p2, q2, b.select(large, K(ftype, 1.5), K(ftype, 3.0)))
+            return b.select(large, r, b.fmul(r, half_))
 
         def fix(cx, ops, r):
             special = K(r.type, F.vfp_expand_imm(0x78 if halve else 0x00, fmt.bits))
             return cx.b.select(F._infzero(cx, fmt, *ops), special, r)
         return F.fp_op(c, fmt, [F.neg_bits(c, fmt, x), y], compute,
-                       "rsqrts" if halve else "recps", fix=fix)
+                       "rsqrts" if halve else "recps", fix=fix, rounds=True)
     return k
 
 

@@ -40,12 +40,14 @@ DCZ_BYTES = 64
 ID_AA64PFR0 = 0x11                 # EL0, EL1 AArch64; FP, AdvSIMD = 0 (present, no FP16)
 ID_AA64ISAR0 = ((2 << 4)           # AES = 2: AESE/AESD/AESMC/AESIMC + PMULL.1Q
                 | (1 << 8)         # SHA1
-                | (1 << 12)        # SHA2 = 1: SHA-256 only (no SHA512)
+                | (2 << 12)        # SHA2 = 2: SHA-256 and SHA-512
                 | (1 << 16)        # CRC32
                 | (2 << 20)        # Atomic = 2: LSE
                 | (1 << 28)        # RDM: SQRDMLAH/SQRDMLSH
+                | (1 << 32)        # SHA3: EOR3, RAX1, XAR, BCAX
                 | (1 << 44))       # DP: SDOT/UDOT
-ID_AA64ISAR1 = ((1 << 12)          # JSCVT: FJCVTZS
+ID_AA64ISAR1 = ((2 << 0)           # DPB = 2: DC CVAP, DC CVADP
+                | (1 << 12)        # JSCVT: FJCVTZS
                 | (2 << 20)        # LRCPC = 2: LDAPR + LDAPUR/STLUR
                 | (1 << 32)        # FRINTTS: FRINT32Z/32X/64Z/64X
                 | (1 << 36))       # SB
