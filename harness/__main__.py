@@ -6,6 +6,7 @@
   python -m harness lane rootfs [--rootfs DIR] [--profile NAME]... [--build]
   python -m harness lanes                      list the lanes
   python -m harness ledger [--check]           regenerate (or check) ISA_LEDGER.md
+  python -m harness syscall-ledger [--check]   regenerate (or check) SYSCALL_LEDGER.md
   python -m harness risu [--streams N] [--seed S]   random instruction streams vs Unicorn
   python -m harness rootfs build DIR --profile NAME...   arm64 Debian rootfs (see harness/rootfs.py)
 Exit status: 0 on success; 1 when a lane has a failing or unsupported row or a fetch/build
@@ -16,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness import fetch, lanes, ledger, oracle, risu, rootfs
+from harness import fetch, lanes, ledger, oracle, risu, rootfs, syscall_ledger
 
 
 def _cmd_fetch(args) -> int:
@@ -105,6 +106,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("ledger", help="regenerate ISA_LEDGER.md (or --check it is current)")
     ledger.add_arguments(p)
     p.set_defaults(fn=ledger.main)
+    p = sub.add_parser("syscall-ledger",
+                       help="regenerate SYSCALL_LEDGER.md from kernel/table.py (or --check it)")
+    syscall_ledger.add_arguments(p)
+    p.set_defaults(fn=syscall_ledger.main)
     p = sub.add_parser("risu", help="random instruction streams, Unicorn vs the JIT")
     risu.add_arguments(p)
     p.set_defaults(fn=risu.main)

@@ -452,6 +452,23 @@ class Rusage(ctypes.Structure):
 _check(Rusage, 144, ru_stime=16, ru_maxrss=32, ru_nivcsw=136)
 
 
+# struct epoll_event { __poll_t events; __u64 data; }: 16 bytes on arm64
+# (natural alignment), 12 on x86-64 where the kernel declares it packed.
+class EpollEvent(ctypes.Structure):
+    _fields_ = [("events", u32), ("data", u64)]
+
+
+_check(EpollEvent, 16, data=8)
+
+
+# struct itimerspec { struct timespec it_interval; struct timespec it_value; };
+class Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", Timespec), ("it_value", Timespec)]
+
+
+_check(Itimerspec, 32, it_value=16)
+
+
 # struct linux_dirent64 { u64 d_ino; s64 d_off; unsigned short d_reclen;
 #                         unsigned char d_type; char d_name[]; };
 DIRENT64_HEADER = 19          # offset of d_name; records are 8-byte aligned

@@ -21,6 +21,7 @@ import threading
 
 from kernel import abi
 from kernel.errors import SyscallError
+from kernel.status import partial
 from kernel.uaccess import OutBuffer, in_view, read_path, read_struct, s32, s64
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -414,6 +415,7 @@ def sys_tee(k, fd_in, fd_out, length, flags):
     return n
 
 
+@partial('pages are copied (readv/writev), never gifted')
 def sys_vmsplice(k, fd, iov, nr_segs, flags):
     """Emulated with writev/readv on the pipe (the pages are copied, never gifted)."""
     h = k.fds.host(fd)

@@ -13,6 +13,7 @@ import time as _time
 
 from kernel import abi
 from kernel.errors import SyscallError
+from kernel.status import partial
 from kernel.uaccess import read_struct
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
@@ -66,6 +67,7 @@ def _timeout(k, addr, absolute, realtime):
     return max(secs, 0.0)
 
 
+@partial('WAIT/WAKE(_BITSET), (CMP_)REQUEUE; no PI futexes, no WAKE_OP')
 def sys_futex(k, uaddr, op, val, timeout, uaddr2, val3):
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
     ft = k.futexes

@@ -12,6 +12,7 @@ import stat
 from emu.memory import ADDR_LIMIT, PAGE_MASK, page_ceil
 from kernel import abi
 from kernel.errors import SyscallError
+from kernel.status import partial
 from kernel.uaccess import s32
 from kernel.vma import MMAP_MIN, Backing
 
@@ -20,6 +21,7 @@ def sys_brk(k, addr):
     return k.space.brk(addr)
 
 
+@partial('MAP_GROWSDOWN does not grow; whole pages past the end of a file read as zero (Linux: SIGBUS); MAP_HUGETLB gives ordinary pages')
 def sys_mmap(k, addr, length, prot, flags, fd, offset):
     if length == 0 or offset & PAGE_MASK:
         raise SyscallError(abi.EINVAL)

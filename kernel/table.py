@@ -12,7 +12,7 @@ Does not own: dispatch (core.py).
 """
 from collections import namedtuple
 
-from kernel import fd, fs, futex, info, mm, net, poll, process, signal, time
+from kernel import event, fd, fs, futex, info, mm, net, poll, process, signal, time
 
 Syscall = namedtuple("Syscall", "nr name handler fmt")
 S = Syscall
@@ -38,16 +38,16 @@ TABLE = [
     S( 16, "fremovexattr",         fs.sys_fremovexattr,           "ds"),
     S( 17, "getcwd",               fs.sys_getcwd,                 "pu"),
     #  18  lookup_dcookie          admin
-    #  19  eventfd2                event
-    #  20  epoll_create1           event
-    #  21  epoll_ctl               event
-    #  22  epoll_pwait             event
+    S( 19, "eventfd2",             event.sys_eventfd2,            "ux"),
+    S( 20, "epoll_create1",        event.sys_epoll_create1,       "x"),
+    S( 21, "epoll_ctl",            event.sys_epoll_ctl,           "dddp"),
+    S( 22, "epoll_pwait",          event.sys_epoll_pwait,         "dpddpu"),
     S( 23, "dup",                  fd.sys_dup,                    "d"),
     S( 24, "dup3",                 fd.sys_dup3,                   "ddx"),
     S( 25, "fcntl",                fd.sys_fcntl,                  "ddx"),
-    #  26  inotify_init1           event
-    #  27  inotify_add_watch       event
-    #  28  inotify_rm_watch        event
+    S( 26, "inotify_init1",        event.sys_inotify_init1,       "x"),
+    S( 27, "inotify_add_watch",    event.sys_inotify_add_watch,   "dsx"),
+    S( 28, "inotify_rm_watch",     event.sys_inotify_rm_watch,    "dd"),
     S( 29, "ioctl",                fd.sys_ioctl,                  "dxp"),
     #  30  ioprio_set              sched
     #  31  ioprio_get              sched
@@ -104,9 +104,9 @@ TABLE = [
     S( 82, "fsync",                fs.sys_fsync,                  "d"),
     S( 83, "fdatasync",            fs.sys_fdatasync,              "d"),
     S( 84, "sync_file_range",      fs.sys_sync_file_range,        "dllx"),
-    #  85  timerfd_create          event
-    #  86  timerfd_settime         event
-    #  87  timerfd_gettime         event
+    S( 85, "timerfd_create",       event.sys_timerfd_create,      "dx"),
+    S( 86, "timerfd_settime",      event.sys_timerfd_settime,     "dxpp"),
+    S( 87, "timerfd_gettime",      event.sys_timerfd_gettime,     "dp"),
     S( 88, "utimensat",            fs.sys_utimensat,              "fspx"),
     #  89  acct                    admin
     S( 90, "capget",               info.sys_capget,               "pp"),
@@ -317,7 +317,7 @@ TABLE = [
     # 438  pidfd_getfd             process
     S(439, "faccessat2",           fs.sys_faccessat2,             "fsox"),
     # 440  process_madvise         mm
-    # 441  epoll_pwait2            event
+    S(441, "epoll_pwait2",         event.sys_epoll_pwait2,        "dpdppu"),
     # 442  mount_setattr           fs
     # 443  quotactl_fd             admin
     # 444  landlock_create_ruleset security

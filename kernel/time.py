@@ -15,6 +15,7 @@ import time as _time
 
 from kernel import abi
 from kernel.errors import SyscallError
+from kernel.status import partial
 from kernel.uaccess import read_struct, s32, write_struct
 
 _NS = 1_000_000_000
@@ -77,12 +78,14 @@ def sys_clock_nanosleep(k, clk, flags, req, rem):
     return _host_sleep(k, s32(clk), flags, _read_ts(k, req), rem)
 
 
+@partial("EPERM: the host's clock is not the guest's to set")
 def sys_clock_settime(k, clk, tp):
     _read_ts(k, tp)
     _time.clock_getres(s32(clk))           # EINVAL for a bad clock
     raise SyscallError(abi.EPERM)          # setting the host's clock is not the guest's
 
 
+@partial("EPERM: the host's clock is not the guest's to set")
 def sys_settimeofday(k, tv, tz):
     if tv:
         k.mem.read(tv, 16)
@@ -95,10 +98,12 @@ def sys_settimeofday(k, tv, tz):
 TIMEX_SIZE = 208
 
 
+@partial('read-only queries (modes 0); adjusting is EPERM')
 def sys_adjtimex(k, buf):
     return sys_clock_adjtime(k, abi.CLOCK_REALTIME, buf)
 
 
+@partial('read-only queries (modes 0); adjusting is EPERM')
 def sys_clock_adjtime(k, clk, buf):
     """Read-only (modes == 0) queries go to the host; adjusting is EPERM."""
     raw = ctypes.create_string_buffer(k.mem.read(buf, TIMEX_SIZE), TIMEX_SIZE)

@@ -47,7 +47,7 @@ _HOST_MAP_SHARED, _HOST_MAP_PRIVATE, _HOST_MAP_FIXED = 0x01, 0x02, 0x10
 _HOST_MREMAP_MAYMOVE, _HOST_MREMAP_FIXED, _HOST_MREMAP_DONTUNMAP = 1, 2, 4
 _HOST_MADV_REMOVE = 9
 
-from emu.memory import ADDR_LIMIT, PAGE_MASK, PAGE_SIZE, page_ceil
+from emu.memory import ADDR_LIMIT, PAGE_MASK, page_ceil
 from kernel import abi
 from kernel.errors import SyscallError
 

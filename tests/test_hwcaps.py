@@ -210,6 +210,10 @@ SAMPLES = {
     "ilrcpc": ("ldapur x0, [x1, #-8]; stlur w2, [x11, #4]; ldapursb x3, [x1, #1]; "
                "ldapursh w4, [x11, #-2]", _data_hook(int_hook)),
     "sb": ("sb; add x0, x1, x2", int_hook),
+    "sha512": ("sha512h q0, q1, v2.2d; sha512h2 q3, q4, v5.2d; sha512su0 v6.2d, v7.2d; "
+               "sha512su1 v8.2d, v9.2d, v10.2d", int_hook),
+    "sha3": ("eor3 v0.16b, v1.16b, v2.16b, v3.16b; rax1 v4.2d, v5.2d, v6.2d; "
+             "xar v7.2d, v8.2d, v9.2d, #5; bcax v10.16b, v11.16b, v12.16b, v13.16b", int_hook),
     "dcpop": ("dc cvap, x1; dc cvap, x11", _data_hook(int_hook)),
     "dcpodp": ("dc cvadp, x1; dc cvadp, x11", _data_hook(int_hook)),
     "frint": ("frint32z d0, d1; frint64x s2, s3; frint32x v4.4s, v5.4s; frint64z v6.2d, v7.2d",
@@ -219,9 +223,9 @@ SAMPLES = {
 # Features we leave clear -> an instruction of each, which must be SIGILL.
 CLEAR_SAMPLES = {
     "fphp": "fadd h0, h1, h2", "asimdhp": "fadd v0.8h, v1.8h, v2.8h",
-    "fcma": "fcadd v0.4s, v1.4s, v2.4s, #90", "sha3": "eor3 v0.16b, v1.16b, v2.16b, v3.16b",
+    "fcma": "fcadd v0.4s, v1.4s, v2.4s, #90",
     "sm3": "sm3ss1 v0.4s, v1.4s, v2.4s, v3.4s", "sm4": "sm4e v0.4s, v1.4s",
-    "sha512": "sha512h q0, q1, v2.2d", "sve": "add z0.d, z1.d, z2.d",
+    "sve": "add z0.d, z1.d, z2.d",
     "asimdfhm": "fmlal v0.2s, v1.2h, v2.2h", "flagm": "cfinv", "flagm2": "axflag",
     "paca": "pacia x0, x1", "pacg": "pacga x0, x1, x2", "i8mm": "smmla v0.4s, v1.16b, v2.16b",
     "bf16": "bfdot v0.4s, v1.8h, v2.8h", "rng": "mrs x0, rndr", "dit": "msr dit, #1",

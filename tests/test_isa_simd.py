@@ -20,6 +20,7 @@ rounding-mode test found; both now agree with the pseudocode.
 import pytest
 
 from tests.fpvals import check_flags, fp_hook, int_hook, DN, FZ, IOC, DZC, QC
+from tests.test_isa_fp import grouped
 
 FLAGS = IOC | DZC | QC
 FPCR = [0, DN | FZ]
@@ -333,7 +334,11 @@ FRINT_TS_V = [("frint32z_v", 0, 0b11110), ("frint32x_v", 1, 0b11110),
               ("frint64z_v", 0, 0b11111), ("frint64x_v", 1, 0b11111)]
 
 
-@pytest.mark.parametrize("name,text", INT, ids=_ids(INT))
+INT_G = grouped(INT)
+FP_G = grouped(FP)
+
+
+@pytest.mark.parametrize("name,text", INT_G, ids=_ids(INT_G))
 def test_int(name, text):
     check_flags(text, int_hook, fpsr_mask=FLAGS)
 
@@ -343,7 +348,7 @@ def test_tbl_in_range_indexes():
 
 
 @pytest.mark.parametrize("fpcr", FPCR)
-@pytest.mark.parametrize("name,text,bits", FP, ids=_ids(FP))
+@pytest.mark.parametrize("name,text,bits", FP_G, ids=_ids(FP_G))
 def test_fp(name, text, bits, fpcr):
     check_flags(text, fp_hook(bits), fpcr=fpcr, fpsr_mask=FLAGS)
 

@@ -11,7 +11,10 @@ import time
 import pytest
 
 from kernel import abi
-from test_kernel_abi import BAD, PG, RW, ANON, g, mem  # noqa: F401  (fixtures)
+import test_kernel_abi as base
+from test_kernel_abi import BAD, PG, RW
+
+mem, g = base.mem, base.g        # fixtures: GuestMemory, Guest driving a Kernel
 
 
 def pipe(g, flags=0):

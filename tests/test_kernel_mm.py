@@ -12,7 +12,10 @@ import pytest
 
 from emu.memory import ADDR_LIMIT, PAGE_SHIFT
 from kernel import abi
-from test_kernel_abi import ANON, BAD, PG, RW, g, mem  # noqa: F401  (fixtures)
+import test_kernel_abi as base
+from test_kernel_abi import ANON, BAD, PG, RW
+
+mem, g = base.mem, base.g        # fixtures: GuestMemory, Guest driving a Kernel
 
 M64 = 2**64 - 1
 

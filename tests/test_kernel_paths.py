@@ -16,7 +16,10 @@ from emu.memory import GuestMemory
 from kernel import abi
 from kernel import path as kpath
 from kernel.vma import AddressSpace
-from test_kernel_abi import ANON, PG, RW, Guest, g, mem  # noqa: F401  (fixtures)
+import test_kernel_abi as base
+from test_kernel_abi import ANON, PG, Guest
+
+mem, g = base.mem, base.g        # fixtures: GuestMemory, Guest driving a Kernel
 
 
 @pytest.fixture
@@ -105,8 +108,9 @@ def test_missing_paths_fall_back_to_the_host(rg, root, tmp_path):
     host_only.write_bytes(b"from the host")
     assert read_file(rg, str(host_only)) == b"from the host"          # not in the rootfs
     # a new file whose directory exists in the rootfs is created in the rootfs
-    fd = rg.call("openat", abi.AT_FDCWD, rg.s("/tmp/new-file"), abi.O_WRONLY | abi.O_CREAT, 0o600)
-    assert fd >= 0 and (root / "tmp" / "new-file").exists()
+    name = f"emu-new-file-{os.getpid()}"             # not on the host either
+    fd = rg.call("openat", abi.AT_FDCWD, rg.s(f"/tmp/{name}"), abi.O_WRONLY | abi.O_CREAT, 0o600)
+    assert fd >= 0 and (root / "tmp" / name).exists() and not os.path.exists(f"/tmp/{name}")
     # ... and one in a host-only directory on the host
     out = tmp_path / "made-by-guest"
     fd = rg.call("openat", abi.AT_FDCWD, rg.s(str(out)), abi.O_WRONLY | abi.O_CREAT, 0o600)
@@ -152,21 +156,22 @@ def _restore_cwd():
 
 def test_mutations_stay_in_the_rootfs(rg, root):
     rg.call("chdir", rg.s("/"))
-    assert rg.call("mkdirat", abi.AT_FDCWD, rg.s("/tmp/d"), 0o755) == 0
-    assert (root / "tmp" / "d").is_dir()
-    assert rg.call("symlinkat", rg.s("/etc/hostname"), abi.AT_FDCWD, rg.s("/tmp/d/l")) == 0
-    assert os.readlink(root / "tmp/d/l") == "/etc/hostname"           # stored as written
-    assert read_file(rg, "/tmp/d/l") == b"guest-host\n"                # and re-rooted on use
-    assert rg.call("renameat2", abi.AT_FDCWD, rg.s("/tmp/d/l"), abi.AT_FDCWD,
-                   rg.s("/tmp/d/m"), 0) == 0
-    assert os.path.islink(root / "tmp/d/m")                            # the link moved, not its target
+    d = f"/tmp/emu-test-{os.getpid()}"          # a name the host's /tmp does not have
+    assert rg.call("mkdirat", abi.AT_FDCWD, rg.s(d), 0o755) == 0
+    assert (root / d[1:]).is_dir()
+    assert rg.call("symlinkat", rg.s("/etc/hostname"), abi.AT_FDCWD, rg.s(f"{d}/l")) == 0
+    assert os.readlink(root / d[1:] / "l") == "/etc/hostname"           # stored as written
+    assert read_file(rg, f"{d}/l") == b"guest-host\n"                # and re-rooted on use
+    assert rg.call("renameat2", abi.AT_FDCWD, rg.s(f"{d}/l"), abi.AT_FDCWD,
+                   rg.s(f"{d}/m"), 0) == 0
+    assert os.path.islink(root / d[1:] / "m")                            # the link moved, not its target
     assert rg.call("linkat", abi.AT_FDCWD, rg.s("/etc/hostname"), abi.AT_FDCWD,
-                   rg.s("/tmp/d/hard"), 0) == 0
-    assert os.stat(root / "tmp/d/hard").st_ino == os.stat(root / "etc/hostname").st_ino
-    assert rg.call("unlinkat", abi.AT_FDCWD, rg.s("/tmp/d/m"), 0) == 0
+                   rg.s(f"{d}/hard"), 0) == 0
+    assert os.stat(root / d[1:] / "hard").st_ino == os.stat(root / "etc/hostname").st_ino
+    assert rg.call("unlinkat", abi.AT_FDCWD, rg.s(f"{d}/m"), 0) == 0
     assert os.path.exists(root / "etc/hostname")                       # unlink did not follow
-    assert rg.call("unlinkat", abi.AT_FDCWD, rg.s("/tmp/d/hard"), 0) == 0
-    assert rg.call("unlinkat", abi.AT_FDCWD, rg.s("/tmp/d"), abi.AT_REMOVEDIR) == 0
+    assert rg.call("unlinkat", abi.AT_FDCWD, rg.s(f"{d}/hard"), 0) == 0
+    assert rg.call("unlinkat", abi.AT_FDCWD, rg.s(d), abi.AT_REMOVEDIR) == 0
     assert rg.call("faccessat", abi.AT_FDCWD, rg.s("/usr/bin/awk"), os.R_OK) == 0
 
 

@@ -12,7 +12,10 @@ import pytest
 
 from kernel import abi
 from kernel.table import TABLE
-from test_kernel_abi import ANON, BAD, PG, g, mem  # noqa: F401  (fixtures)
+import test_kernel_abi as base
+from test_kernel_abi import ANON, BAD, PG
+
+mem, g = base.mem, base.g        # fixtures: GuestMemory, Guest driving a Kernel
 
 # end or stop the calling process, or change its identity/session
 _SKIP = {"exit", "exit_group", "kill", "tkill", "tgkill", "setsid", "setpgid", "setuid",

@@ -1,5 +1,6 @@
 /* Contract: descriptors and fd-level I/O (kernel/fd.py, kernel/poll.py). */
 #include "contract.h"
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/file.h>
@@ -9,6 +10,10 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <linux/close_range.h>
 
 static int cloexec(int fd) { return fcntl(fd, F_GETFD) & FD_CLOEXEC; }
@@ -180,6 +185,70 @@ int main(void) {
     struct flock q5 = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     R("F_GETLK own", fcntl(a, F_GETLK, &q5));
     P("own lock seen as type=%d", q5.l_type == F_UNLCK ? 2 : q5.l_type);
+
+    /* event descriptors */
+    int ev = eventfd(3, EFD_CLOEXEC | EFD_NONBLOCK);
+    R("eventfd", ev >= 0);
+    uint64_t v = 0;
+    R("eventfd read", read(ev, &v, 8));
+    P("eventfd value %llu", (unsigned long long)v);
+    R("eventfd read empty", read(ev, &v, 8));
+    v = 5;
+    R("eventfd write", write(ev, &v, 8));
+    R("eventfd short read", read(ev, &v, 4));
+    R("eventfd bad flags", eventfd(0, 0x40));
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    R("epoll_create1", ep >= 0);
+    P("epoll cloexec=%d", !!cloexec(ep));
+    R("epoll_create1 bad flags", epoll_create1(1));
+    R("pipe2", pipe2(p, 0));
+    struct epoll_event ee = {.events = EPOLLIN, .data.u64 = 0x1122334455667788ULL};
+    R("epoll_ctl add pipe", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ee));
+    ee.events = EPOLLIN; ee.data.u64 = 0xABCDEF;
+    R("epoll_ctl add eventfd", epoll_ctl(ep, EPOLL_CTL_ADD, ev, &ee));
+    R("epoll_ctl add again", epoll_ctl(ep, EPOLL_CTL_ADD, ev, &ee));
+    R("epoll_ctl add itself", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ee));
+    R("epoll_ctl bad op", epoll_ctl(ep, 9, ev, &ee));
+    R("epoll_ctl add regular file", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee));
+    struct epoll_event out[4];
+    R("epoll_wait", epoll_wait(ep, out, 4, 0));
+    P("event %x data %llx", out[0].events, (unsigned long long)out[0].data.u64);
+    write(p[1], "e", 1);
+    v = 0;
+    read(ev, &v, 8);
+    R("epoll_wait pipe", epoll_wait(ep, out, 4, 1000));
+    P("event %x data %llx", out[0].events, (unsigned long long)out[0].data.u64);
+    ee.events = EPOLLOUT;
+    R("epoll_ctl mod", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ee));
+    R("epoll_ctl del", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+    R("epoll_ctl del again", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+    R("epoll_wait timeout", epoll_wait(ep, out, 4, 10));
+    R("epoll_wait bad max", epoll_wait(ep, out, 0, 0));
+    R("epoll_wait bad pointer", epoll_wait(ep, BAD_PTR, 4, 0) < 0 ? -1 : 0);
+    int tf = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    R("timerfd_create", tf >= 0);
+    struct itimerspec its = {{0, 0}, {0, 20000000}}, cur;
+    R("timerfd_settime", timerfd_settime(tf, 0, &its, NULL));
+    R("timerfd_gettime", timerfd_gettime(tf, &cur));
+    P("armed: %d", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0);
+    v = 0;
+    R("timerfd read (blocks until expiry)", read(tf, &v, 8));
+    P("expirations %llu", (unsigned long long)v);
+    R("timerfd bad clock", timerfd_create(99, 0));
+    its.it_value.tv_nsec = 2000000000;
+    R("timerfd bad time", timerfd_settime(tf, 0, &its, NULL));
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    R("inotify_init1", in >= 0);
+    int wd = inotify_add_watch(in, ".", IN_CREATE);
+    R("inotify_add_watch", wd > 0);
+    close(open("watched", O_WRONLY | O_CREAT, 0644));
+    char ibuf[256];
+    ssize_t got = read(in, ibuf, sizeof ibuf);
+    struct inotify_event *ie = (struct inotify_event *)ibuf;
+    P("inotify event: %d mask=%x name=%s", got > 0, got > 0 ? ie->mask : 0, got > 0 ? ie->name : "");
+    R("inotify_add_watch missing", inotify_add_watch(in, "missing-dir", IN_CREATE));
+    R("inotify_rm_watch", inotify_rm_watch(in, wd));
+    R("inotify_rm_watch again", inotify_rm_watch(in, wd));
 
     /* bad pointers */
     R("read bad pointer", read(fd, BAD_PTR, 4));
