@@ -6,18 +6,23 @@
                                       current code and build/isa-coverage.json produce
 
 What the ledger shows, all derived from the code (nothing is typed in by hand):
-- every form of `translator.patterns.TABLE` (name, group module, bit pattern); whether it is
-  lifted (16 random encodings of the form that capstone accepts are lifted; one that raises
-  `Undefined` or traps UNDEF counts as not lifted); how many differential cases against
-  Unicorn ran it and how many distinct encodings those cases used.  Counts come from
-  build/isa-coverage.json, written by the pytest plugin tests/coverage_plugin.py during any
-  run of the ISA tests (ISA_TESTS below, `-m "not slow"`, default EMU_FUZZ_CASES);
+- every form of `translator.patterns.TABLE` (name, group module, bit pattern); how much of
+  it is lifted (of FORM_SAMPLES random encodings of the form that capstone decodes, those
+  whose semantics neither raise `Undefined` nor trap UNDEF: harness/risu.py `lifts`); how
+  many differential cases against Unicorn ran it and how many distinct encodings those
+  cases used.  Counts come from build/isa-coverage.json, written by the pytest plugin
+  tests/coverage_plugin.py during any run of the ISA tests (ISA_TESTS below, `-m "not
+  slow"`, default EMU_FUZZ_CASES); the file is complete when every non-slow item of every
+  ISA test file has its record for the current FINGERPRINT;
 - what is not lifted: random words sampled per top-level A64 encoding group (op0, bits
   28:25), counted by capstone mnemonic when capstone decodes them and our decode table has no
   form for them or the form leaves them undefined (they raise SIGILL in the guest), plus the
   words we lift that capstone rejects.
-Everything is seeded, so the same code gives the same file byte for byte; CI (`.ci/run`)
-runs `--check` right after the test run that wrote the JSON.
+Everything is seeded, so the same code gives the same file byte for byte (checked: the
+record is identical after re-running test files in another order or a subset of them);
+CI (`.ci/run`) runs `--check` right after the test run that wrote the JSON.  Whoever changes
+the decode table or the ISA tests regenerates the ledger (`python -m harness ledger`, about
+the time of the ISA tests) and commits it.
 
 Heavy imports (translator, llvmlite, capstone through translator/decoder.py) happen inside
 the functions that need them; importing this module costs nothing (the pytest plugin uses its

@@ -12,11 +12,11 @@ kernel's field encoding; tests/test_hwcaps.py checks the two agree and
 that every advertised feature's instructions lift and match Unicorn.
 
 Advertised: FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32, ATOMICS (LSE),
-CPUID (MRS of ID registers), ASIMDRDM, JSCVT, LRCPC, DCPOP (DC CVAP, a
+CPUID (MRS of ID registers), ASIMDRDM, JSCVT, FCMA (single and double
+precision; the half-precision forms belong to FP16), LRCPC, DCPOP (DC CVAP, a
 no-op here like the other cache maintenance), SHA3, ASIMDDP, SHA512,
 ILRCPC, SB; HWCAP2: DCPODP (DC CVADP), FRINT.  Deliberately clear
-(instructions not lifted -> SIGILL): FPHP/ASIMDHP (FP16 arithmetic), FCMA,
-SM3, SM4, SVE, ASIMDFHM, DIT, USCAT, FLAGM, SSBS, PACA/PACG, BTI, MTE, I8MM, BF16...
+(instructions not lifted -> SIGILL): FPHP/ASIMDHP (FP16 arithmetic), SM3, SM4, SVE, ASIMDFHM, DIT, USCAT, FLAGM, SSBS, PACA/PACG, BTI, MTE, I8MM, BF16...
 EVTSTRM is clear too: no event stream (WFE is a plain hint here).
 
 Does not own: MIDR/ID-register values (translator/isa/system.py).
@@ -74,7 +74,7 @@ HWCAP2_NAMES = ["dcpodp", "sve2", "sveaes", "svepmull", "svebitperm", "svesha3",
 
 HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1 | HWCAP_SHA2
          | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_CPUID | HWCAP_ASIMDRDM | HWCAP_JSCVT
-         | HWCAP_LRCPC | HWCAP_DCPOP | HWCAP_SHA3 | HWCAP_ASIMDDP | HWCAP_SHA512
+         | HWCAP_FCMA | HWCAP_LRCPC | HWCAP_DCPOP | HWCAP_SHA3 | HWCAP_ASIMDDP | HWCAP_SHA512
          | HWCAP_ILRCPC | HWCAP_SB)
 HWCAP2 = HWCAP2_DCPODP | HWCAP2_FRINT
 PLATFORM = "aarch64"

@@ -12,6 +12,7 @@ arguments of epoll_pwait/epoll_pwait2 are checked but not applied yet.
 Does not own: signalfd (signals), the fd table (fd.py).
 """
 import ctypes
+import struct
 
 from kernel import abi
 from kernel.errors import SyscallError
@@ -82,11 +83,16 @@ def _wait(k, epfd, events, maxevents, timeout_ms):
     n = s32(maxevents)
     if n <= 0 or n > EP_MAX_EVENTS:
         raise SyscallError(abi.EINVAL)
-    k.mem.check(events, 16 * n, write=True)
+    # Like Linux, the buffer is only touched when there are events to store:
+    # a bad pointer with nothing ready returns 0, with events ready EFAULT.
     host = (HostEpollEvent * n)()
     got = _call(_libc.epoll_wait(ep, host, n, ctypes.c_int(timeout_ms)))
     if got:
-        out = (abi.EpollEvent * got)(*((host[i].events, host[i].data) for i in range(got)))
+        # Only the fields are stored (as Linux's __put_user does): padding is left alone.
+        out = bytearray(k.mem.read(events, 16 * got))
+        for i in range(got):
+            struct.pack_into("<I", out, 16 * i, host[i].events)
+            struct.pack_into("<Q", out, 16 * i + 8, host[i].data)
         k.mem.write(events, bytes(out))
     return got
 

@@ -387,3 +387,23 @@ def sys_sethostname(k, name, length):
     if s32(length) < 0 or s32(length) > 64:
         raise SyscallError(abi.EINVAL)
     raise SyscallError(abi.EPERM)
+
+
+_HOST_NR_IOPRIO_SET, _HOST_NR_IOPRIO_GET = 251, 252       # x86-64 numbers
+
+
+def sys_ioprio_set(k, which, who, ioprio):
+    """I/O priorities: the host's (guest pids and pgrps are host ones)."""
+    r = _libc.syscall(ctypes.c_long(_HOST_NR_IOPRIO_SET), ctypes.c_int(s32(which)),
+                      ctypes.c_int(s32(who)), ctypes.c_int(s32(ioprio)))
+    if r < 0:
+        raise SyscallError(ctypes.get_errno())
+    return r
+
+
+def sys_ioprio_get(k, which, who):
+    r = _libc.syscall(ctypes.c_long(_HOST_NR_IOPRIO_GET), ctypes.c_int(s32(which)),
+                      ctypes.c_int(s32(who)))
+    if r < 0:
+        raise SyscallError(ctypes.get_errno())
+    return r

@@ -49,8 +49,8 @@ TABLE = [
     S( 27, "inotify_add_watch",    event.sys_inotify_add_watch,   "dsx"),
     S( 28, "inotify_rm_watch",     event.sys_inotify_rm_watch,    "dd"),
     S( 29, "ioctl",                fd.sys_ioctl,                  "dxp"),
-    #  30  ioprio_set              sched
-    #  31  ioprio_get              sched
+    S( 30, "ioprio_set",           info.sys_ioprio_set,           "ddx"),
+    S( 31, "ioprio_get",           info.sys_ioprio_get,           "dd"),
     S( 32, "flock",                fd.sys_flock,                  "dd"),
     S( 33, "mknodat",              fs.sys_mknodat,                "fsox"),
     S( 34, "mkdirat",              fs.sys_mkdirat,                "fso"),

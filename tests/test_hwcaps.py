@@ -205,6 +205,8 @@ SAMPLES = {
     "asimdrdm": ("sqrdmlah v0.8h, v1.8h, v2.8h; sqrdmlsh s3, s4, s5; "
                  "sqrdmlah v6.4s, v7.4s, v8.s[1]", int_hook),
     "jscvt": ("fjcvtzs w0, d1; cset x2, eq; fjcvtzs w3, d4", fp_hook(64)),
+    "fcma": ("fcadd v0.4s, v1.4s, v2.4s, #90; fcmla v3.4s, v4.4s, v5.4s, #270; "
+             "fcmla v6.4s, v7.4s, v8.s[1], #180", fp_hook(32)),
     "lrcpc": ("ldapr x0, [x1]; ldaprb w2, [x11]; ldaprh w3, [x1]", _data_hook(int_hook)),
     "asimddp": ("sdot v0.4s, v1.16b, v2.16b; udot v3.2s, v4.8b, v5.4b[2]", int_hook),
     "ilrcpc": ("ldapur x0, [x1, #-8]; stlur w2, [x11, #4]; ldapursb x3, [x1, #1]; "
@@ -222,8 +224,7 @@ SAMPLES = {
 
 # Features we leave clear -> an instruction of each, which must be SIGILL.
 CLEAR_SAMPLES = {
-    "fphp": "fadd h0, h1, h2", "asimdhp": "fadd v0.8h, v1.8h, v2.8h",
-    "fcma": "fcadd v0.4s, v1.4s, v2.4s, #90",
+    "fphp": "fadd h0, h1, h2", "asimdhp": "fcmla v0.8h, v1.8h, v2.8h, #90",
     "sm3": "sm3ss1 v0.4s, v1.4s, v2.4s, v3.4s", "sm4": "sm4e v0.4s, v1.4s",
     "sve": "add z0.d, z1.d, z2.d",
     "asimdfhm": "fmlal v0.2s, v1.2h, v2.2h", "flagm": "cfinv", "flagm2": "axflag",

@@ -21,10 +21,11 @@ import tempfile
 
 import pytest
 
-from tests.fpvals import check_flags, int_hook
+from tests.fpvals import CASES, check_flags, int_hook
 from translator.isa import crypto
 
 MARCH = "armv8.4-a+crypto+sha3+dotprod+rcpc+fp16"
+N = max(40, CASES)          # states per form (EMU_FUZZ_CASES deepens it)
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,7 +77,7 @@ CRYPTO = [
 
 @pytest.mark.parametrize("name,text", CRYPTO, ids=[c[0] for c in CRYPTO])
 def test_crypto(name, text):
-    check_flags(gas(text), int_hook, cases=40)
+    check_flags(gas(text), int_hook, cases=N)
 
 
 PORTABLE = [
@@ -92,7 +93,7 @@ def test_portable_forms(name, text, monkeypatch):
     code from test_crypto, so no compiled region is reused.)"""
     monkeypatch.setattr(crypto, "HOST_AES", False)
     monkeypatch.setattr(crypto, "HOST_PCLMUL", False)
-    check_flags(gas(text), int_hook, cases=40)
+    check_flags(gas(text), int_hook, cases=N)
 
 
 def test_sbox_tables():

@@ -19,7 +19,7 @@ rounding-mode test found; both now agree with the pseudocode.
 """
 import pytest
 
-from tests.fpvals import check_flags, fp_hook, int_hook, DN, FZ, IOC, DZC, QC
+from tests.fpvals import CASES, check_flags, fp_hook, int_hook, DN, FZ, IOC, DZC, QC
 from tests.test_isa_fp import grouped
 
 FLAGS = IOC | DZC | QC
@@ -414,9 +414,27 @@ DOT_RDM = [
 ]
 
 
+FCMA = [   # (name, asm, FP width): FEAT_FCMA, single and double precision
+    ("fcadd", "fcadd v0.4s, v1.4s, v2.4s, #90; fcadd v3.2s, v4.2s, v5.2s, #270", 32),
+    ("fcadd_d", "fcadd v0.2d, v1.2d, v2.2d, #90; fcadd v3.2d, v4.2d, v5.2d, #270", 64),
+    ("fcmla", "fcmla v0.4s, v1.4s, v2.4s, #0; fcmla v3.2s, v4.2s, v5.2s, #90; "
+              "fcmla v6.4s, v7.4s, v8.4s, #180; fcmla v9.4s, v10.4s, v11.4s, #270", 32),
+    ("fcmla_d", "fcmla v0.2d, v1.2d, v2.2d, #0; fcmla v3.2d, v4.2d, v5.2d, #90; "
+                "fcmla v6.2d, v7.2d, v8.2d, #180; fcmla v9.2d, v10.2d, v11.2d, #270", 64),
+    ("fcmla_elem", "fcmla v0.4s, v1.4s, v2.s[0], #0; fcmla v3.4s, v4.4s, v5.s[1], #90; "
+                   "fcmla v6.4s, v7.4s, v31.s[1], #180; fcmla v9.4s, v10.4s, v11.s[0], #270", 32),
+]
+
+
+@pytest.mark.parametrize("fpcr", FPCR + [1 << 22])
+@pytest.mark.parametrize("name,text,bits", FCMA, ids=_ids(FCMA))
+def test_fcma(name, text, bits, fpcr):
+    check_flags(_gas(text), fp_hook(bits), fpcr=fpcr, fpsr_mask=FLAGS)
+
+
 @pytest.mark.parametrize("name,text", DOT_RDM, ids=_ids(DOT_RDM))
 def test_dot_and_rdm(name, text):
-    check_flags(_gas(text), int_hook, fpsr_mask=FLAGS, cases=40)
+    check_flags(_gas(text), int_hook, fpsr_mask=FLAGS, cases=max(40, CASES))
 
 
 FP_RMODE = [

@@ -267,3 +267,28 @@ def test_blocking_read_does_not_stop_other_threads(g):
     assert g.k.syscall(cpu2) == 1
     t.join(5)
     assert got == [1]
+
+
+def test_epoll_events_use_the_16_byte_aarch64_layout(g):
+    ev = g.call("eventfd2", 1, abi.O_CLOEXEC)
+    ep = g.call("epoll_create1", abi.O_CLOEXEC)
+    assert ev >= 3 and ep >= 3 and g.call("fcntl", ep, abi.F_GETFD) == abi.FD_CLOEXEC
+    g.mem.write(g.buf, bytes(abi.EpollEvent(0x1, 0x1122334455667788)))      # EPOLLIN
+    assert g.call("epoll_ctl", ep, 1, ev, g.buf) == 0
+    g.mem.write(g.buf + 64, b"\xee" * 48)
+    assert g.call("epoll_pwait", ep, g.buf + 64, 3, 0, 0, 8) == 1
+    raw = g.mem.read(g.buf + 64, 32)
+    assert struct.unpack_from("<IIQ", raw) == (0x1, 0xEEEEEEEE, 0x1122334455667788)  # pad kept
+    assert raw[16:] == b"\xee" * 16                                           # one event only
+    g.mem.write(g.buf + 200, bytes(abi.Timespec(0, 5_000_000)))
+    assert g.call("read", ev, g.buf + 300, 8) == 8
+    assert g.call("epoll_pwait2", ep, g.buf + 64, 3, g.buf + 200, 0, 8) == 0   # timed out
+    assert g.call("epoll_ctl", ep, 2, ev, 0) == 0
+    assert g.call("epoll_ctl", ep, 7, ev, g.buf) == -abi.EINVAL
+    assert g.call("epoll_pwait", ep, g.buf + 64, 0, 0, 0, 8) == -abi.EINVAL
+    tfd = g.call("timerfd_create", abi.CLOCK_MONOTONIC, 0)
+    g.mem.write(g.buf, bytes(abi.Itimerspec(abi.Timespec(0, 0), abi.Timespec(5, 0))))
+    assert g.call("timerfd_settime", tfd, 0, g.buf, g.buf + 64) == 0
+    assert g.call("timerfd_gettime", tfd, g.buf + 128) == 0
+    cur = abi.Itimerspec.from_buffer_copy(g.mem.read(g.buf + 128, 32))
+    assert 4 <= cur.it_value.tv_sec <= 5

@@ -37,6 +37,8 @@ CLASSES = {
     "tms": (abi.Tms, {}),
     "rusage": (abi.Rusage, {}),
     "stack_t": (abi.StackT, {}),
+    "epoll_event": (abi.EpollEvent, {}),
+    "itimerspec": (abi.Itimerspec, {}),
 }
 # Passed to the host unconverted: must be the same on x86-64.
 SAME_ON_X86_64 = {"statfs", "statx", "flock", "pollfd", "open_how", "dirent64", "timespec",

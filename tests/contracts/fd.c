@@ -227,10 +227,13 @@ int main(void) {
     R("epoll_wait bad pointer", epoll_wait(ep, BAD_PTR, 4, 0) < 0 ? -1 : 0);
     int tf = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     R("timerfd_create", tf >= 0);
-    struct itimerspec its = {{0, 0}, {0, 20000000}}, cur;
+    struct itimerspec its = {{0, 0}, {100, 0}}, cur, old;
     R("timerfd_settime", timerfd_settime(tf, 0, &its, NULL));
     R("timerfd_gettime", timerfd_gettime(tf, &cur));
-    P("armed: %d", cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0);
+    P("armed: %d", cur.it_value.tv_sec > 90 && cur.it_value.tv_sec <= 100);
+    its.it_value.tv_sec = 0; its.it_value.tv_nsec = 20000000;
+    R("timerfd_settime again", timerfd_settime(tf, 0, &its, &old));
+    P("old value was armed: %d", old.it_value.tv_sec > 90);
     v = 0;
     R("timerfd read (blocks until expiry)", read(tf, &v, 8));
     P("expirations %llu", (unsigned long long)v);

@@ -22,13 +22,14 @@ FRECPE/FRSQRTE/URECPE/URSQRTE/FRECPX follow the ARM pseudocode
 
 Also here: SDOT/UDOT vector and by element (FEAT_DotProd, HWCAP ASIMDDP)
 and SQRDMLAH/SQRDMLSH vector, scalar and by element (FEAT_RDM, HWCAP
-ASIMDRDM), in "three same (extra)" and "x indexed element".  PMULL.1Q and
-the AES/SHA instructions are in crypto.py.
+ASIMDRDM), FCADD/FCMLA vector and by element for S and D lanes (FEAT_FCMA,
+HWCAP FCMA), in "three same (extra)" and "x indexed element".  PMULL.1Q
+and the AES/SHA instructions are in crypto.py.
 
 KNOWN LIMITATIONS (beyond fp.py's): not lifted (SIGILL), matching the ID
 registers we expose and the HWCAP bits we leave clear: FP16 arithmetic
-(FEAT_FP16), USDOT/SUDOT and the matrix multiplies (FEAT_I8MM), FCMLA/
-FCADD (FEAT_FCMA), FMLAL/FMLSL (FEAT_FHM), BF16, SHA512/SHA3/SM3/SM4.
+(FEAT_FP16, so also the H forms of FCMLA/FCADD), USDOT/SUDOT and the
+matrix multiplies (FEAT_I8MM), FMLAL/FMLSL (FEAT_FHM), BF16, SM3/SM4.
 TBL/TBX look bytes up lane by lane (no host byte-shuffle intrinsic is
 used).
 """
@@ -1895,3 +1896,72 @@ for _name, _opc, _k in (("SQRDMLAH", 0b1101, _qrdmlah(False)), ("SQRDMLSH", 0b11
               _idx_same_lift(_k, False), f"{_name} (vector, by element).")
     _register(f"{_name}_elem_s", f"01111111zzLMmmmm{_opc:04b}H0nnnnnddddd",
               _idx_same_lift(_k, True), f"{_name} (scalar, by element).")
+
+
+# -- complex arithmetic (FEAT_FCMA): FCADD, FCMLA vector and by element -----------
+# Single and double precision only: the half-precision forms need FEAT_FP16
+# (not implemented) and stay undefined.
+
+def _fcma_fmt(c, z, Q):
+    if z == 2:
+        return FMT[32]
+    if z == 3 and Q:
+        return FMT[64]
+    c.undefined()
+
+
+def _lane_sign(fmt, n, lanes):
+    """Sign-bit mask vector: the sign bit in the given lanes of each pair."""
+    return ir.Constant(vt(fmt.bits, n), [const(INT[fmt.bits], fmt.sign if (i % 2) in lanes else 0)
+                                         for i in range(n)])
+
+
+def _pair_swap(n):
+    return [i ^ 1 for i in range(n)]
+
+
+@pattern("FCADD", "0Q101110zz0mmmmm111r01nnnnnddddd")
+def FCADD(c, Q, z, m, r, n, d):
+    """FCADD Vd, Vn, Vm, #90/#270: complex add with Vm rotated."""
+    fmt = _fcma_fmt(c, z, Q)
+    total = 128 if Q else 64
+    e = fmt.bits
+    lanes = total // e
+    x, y = get(c, n, e, total), get(c, m, e, total)
+    y = shuffle(c, y, None, _pair_swap(lanes))
+    y = c.b.xor(y, _lane_sign(fmt, lanes, (1,) if r else (0,)))
+    put(c, d, F.fadd(c, fmt, x, y))
+
+
+_FCMLA_NEG = {0: (), 1: (0,), 2: (0, 1), 3: (1,)}
+
+
+def _fcmla(c, fmt, d, x, y_pairs, rot, total):
+    """Vd += per pair: Vn element (real for rot 0/180, imaginary for 90/270)
+    times the rotated Vm pair, each lane one fused multiply-add."""
+    e = fmt.bits
+    lanes = total // e
+    a = shuffle(c, x, None, [(i & ~1) | (rot & 1) for i in range(lanes)])
+    bv = y_pairs if not rot & 1 else shuffle(c, y_pairs, None, _pair_swap(lanes))
+    bv = c.b.xor(bv, _lane_sign(fmt, lanes, _FCMLA_NEG[rot]))
+    put(c, d, F.fmuladd(c, fmt, get(c, d, e, total), a, bv))
+
+
+@pattern("FCMLA", "0Q101110zz0mmmmm110rr1nnnnnddddd")
+def FCMLA(c, Q, z, m, r, n, d):
+    """FCMLA Vd, Vn, Vm, #rot (vector)."""
+    fmt = _fcma_fmt(c, z, Q)
+    total = 128 if Q else 64
+    _fcmla(c, fmt, d, get(c, n, fmt.bits, total), get(c, m, fmt.bits, total), r, total)
+
+
+@pattern("FCMLA_elem", "0Q101111zzLMmmmm0rr1H0nnnnnddddd")
+def FCMLA_elem(c, Q, z, L, M, m, r, H, n, d):
+    """FCMLA Vd.4S, Vn.4S, Vm.S[index], #rot (the complex pair at index)."""
+    if z != 2 or L or not Q:
+        c.undefined()                 # H forms need FEAT_FP16; S needs Q=1, L=0
+    fmt = FMT[32]
+    rm = (M << 4) | m
+    y = get(c, rm, 32, 128)
+    y = shuffle(c, y, None, [2 * H + (i & 1) for i in range(4)])
+    _fcmla(c, fmt, d, get(c, n, 32, 128), y, r, 128)

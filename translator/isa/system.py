@@ -3,11 +3,13 @@ exposes (NZCV, FPCR, FPSR, TPIDR_EL0, TPIDRRO_EL0, CNTVCT_EL0, CNTFRQ_EL0,
 CTR_EL0, DCZID_EL0, MIDR_EL1 and the ID registers the kernel emulates,
 with the feature fields kernel/cpuinfo.py's HWCAPs promise),
 hints (NOP, YIELD, BTI, PAC hints without PAC), barriers as fences, CLREX,
-DC ZVA (64-byte zeroing), cache maintenance as no-ops.  Unknown system
-registers are undefined (SIGILL)."""
+DC ZVA (64-byte zeroing), cache maintenance as no-ops (DC CVAU/CVAC/
+CIVAC, DC CVAP and CVADP of HWCAP DCPOP/DCPODP, IC IVAU; unlike hardware
+they do not fault on an unmapped address), SB (HWCAP SB) as no effect.
+Unknown system registers are undefined (SIGILL)."""
 import llvmlite.ir as ir
 
-from ..lifter import I1, I8, I32, I64, I128, const
+from ..lifter import I1, I32, I64, I128, const
 from ..patterns import pattern
 
 
@@ -48,6 +50,7 @@ ID_AA64ISAR0 = ((2 << 4)           # AES = 2: AESE/AESD/AESMC/AESIMC + PMULL.1Q
                 | (1 << 44))       # DP: SDOT/UDOT
 ID_AA64ISAR1 = ((2 << 0)           # DPB = 2: DC CVAP, DC CVADP
                 | (1 << 12)        # JSCVT: FJCVTZS
+                | (1 << 16)        # FCMA: FCADD, FCMLA
                 | (2 << 20)        # LRCPC = 2: LDAPR + LDAPUR/STLUR
                 | (1 << 32)        # FRINTTS: FRINT32Z/32X/64Z/64X
                 | (1 << 36))       # SB
