@@ -12,8 +12,10 @@ How a word is made: pick a top-level group (dp_imm, dp_reg, fp, simd, loadstore,
 uniformly, so the 400-odd SIMD forms do not crowd out the rest), then a form of
 `translator.patterns.TABLE` in it; fill its field (and don't-care) bits at random; keep the
 word only if `patterns.decode` gives back that same form, capstone decodes it, our JIT lifts
-it (the semantics neither raise `Undefined` nor trap UNDEF), and it is not a known Unicorn
-deviation (UNICORN_DEVIATIONS).  Branches and exception/system instructions are left out.
+it (the semantics neither raise `Undefined` nor trap UNDEF), it is not a known Unicorn
+deviation (UNICORN_DEVIATIONS), and Unicorn executes it alone (Unicorn 2.1 lacks e.g.
+FEAT_I8MM: such forms are reported as not executable by Unicorn; tests/test_isa_simd.py
+checks them against the ARM pseudocode and qemu-aarch64 7.2).  Branches and exception/system instructions are left out.
 Register rules, so a stream stays inside its sandbox:
 - X28 (BASE) is the base register of every load/store (field n forced to 28) and points into
   the middle of the data pages; no other register field of any word may be 28, so nothing
@@ -185,8 +187,10 @@ def deviation(pat, fields):
     return None
 
 
-class _MemProbe:
-    """One Unicorn that runs a single load/store and records its accesses."""
+class _Probe:
+    """One Unicorn that runs a single word alone: does the oracle execute it at all (Unicorn
+    2.1 lacks some extensions we lift, e.g. FEAT_I8MM), and for a load/store, where does it
+    access memory."""
 
     def __init__(self):
         import unicorn
@@ -207,7 +211,7 @@ class _MemProbe:
         self.xregs = [U.UC_ARM64_REG_X0 + n for n in range(29)] + [U.UC_ARM64_REG_X29,
                                                                   U.UC_ARM64_REG_X30]
 
-    def ok(self, word):
+    def ok(self, word, mem):
         uc, U = self.uc, self.U
         for n, r in enumerate(self.xregs):
             uc.reg_write(r, self.base if n == BASE else (0x8BADF00DDEADBEEF ^ (n << 44)))
@@ -218,6 +222,8 @@ class _MemProbe:
             uc.emu_start(CODE_BASE, CODE_BASE + 4, count=1)
         except self.unicorn.UcError:
             return False
+        if not mem:
+            return True
         drift = (uc.reg_read(self.xregs[BASE]) - self.base) & ((1 << 64) - 1)
         drift = drift - (1 << 64) if drift >> 63 else drift
         if drift % 16 or abs(drift) > MEM_DRIFT:
@@ -242,6 +248,7 @@ class Generator:
         self.tries = Counter()        # id(form) -> random fills tried
         self.accepted = Counter()     # id(form) -> words accepted
         self.dead = set()             # forms given up (no valid fill in GIVE_UP_TRIES)
+        self.no_oracle = Counter()    # id(form) -> words Unicorn could not execute
         self._probe = None
 
     def _bias(self, pat):
@@ -276,11 +283,13 @@ class Generator:
             return None
         if not self.decoder.capstone_view(w, CODE_BASE)[0] or not lifts(w):
             return None
-        if pat.group == MEM_GROUP:
-            if self._probe is None:
-                self._probe = _MemProbe()
-            if not self._probe.ok(w):
-                return None
+        if self._probe is None:
+            self._probe = _Probe()
+        mem = pat.group == MEM_GROUP
+        if not self._probe.ok(w, mem):
+            if not mem:
+                self.no_oracle[id(pat)] += 1
+            return None
         return w
 
     def word(self, excl=None):
@@ -448,6 +457,12 @@ class Campaign:
                     progress(div.report())
         return self
 
+    def unicorn_cannot(self):
+        """Forms of which Unicorn failed to execute words it was given alone, and no word of
+        which got into a stream (the oracle lacks the extension)."""
+        return sorted({p.name for g in self.gen.groups.values() for p in g
+                       if self.gen.no_oracle[id(p)] and not self.gen.accepted[id(p)]})
+
     def never(self):
         """Eligible forms no word was generated for (yet)."""
         return sorted({p.name for g in self.gen.groups.values() for p in g
@@ -457,7 +472,8 @@ class Campaign:
         groups = ", ".join(f"{g} {n}" for g, n in sorted(self.by_group.items()))
         return (f"risu seed {self.seed}: {self.streams} streams, {self.insns} instructions "
                 f"({groups}); {len(self.forms)} distinct forms; "
-                f"{len(self.never())} eligible forms never drawn; "
+                f"{len(self.never())} eligible forms never drawn "
+                f"({len(self.unicorn_cannot())} of them not executable by Unicorn); "
                 f"{len(self.divergences)} divergences")
 
 
@@ -475,6 +491,9 @@ def main(args, prog="python -m harness risu"):
     c = Campaign(args.seed, args.length)
     c.run(args.streams, progress=lambda text: print(text, flush=True))
     print(c.summary())
+    cannot = c.unicorn_cannot()
+    if cannot:
+        print("forms Unicorn cannot execute (not tested here): " + ", ".join(cannot))
     never = c.never()
     if never and len(never) <= 60:
         print("eligible forms never drawn: " + ", ".join(never))

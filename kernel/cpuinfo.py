@@ -15,8 +15,8 @@ Advertised: FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32, ATOMICS (LSE),
 CPUID (MRS of ID registers), ASIMDRDM, JSCVT, FCMA (single and double
 precision; the half-precision forms belong to FP16), LRCPC, DCPOP (DC CVAP, a
 no-op here like the other cache maintenance), SHA3, ASIMDDP, SHA512,
-ILRCPC, SB; HWCAP2: DCPODP (DC CVADP), FRINT.  Deliberately clear
-(instructions not lifted -> SIGILL): FPHP/ASIMDHP (FP16 arithmetic), SM3, SM4, SVE, ASIMDFHM, DIT, USCAT, FLAGM, SSBS, PACA/PACG, BTI, MTE, I8MM, BF16...
+ILRCPC, SB; HWCAP2: DCPODP (DC CVADP), FRINT, I8MM.  Deliberately clear
+(instructions not lifted -> SIGILL): FPHP/ASIMDHP (FP16 arithmetic), SM3, SM4, SVE, ASIMDFHM, DIT, USCAT, FLAGM, SSBS, PACA/PACG, BTI, MTE, BF16...
 EVTSTRM is clear too: no event stream (WFE is a plain hint here).
 
 Does not own: MIDR/ID-register values (translator/isa/system.py).
@@ -76,7 +76,7 @@ HWCAP = (HWCAP_FP | HWCAP_ASIMD | HWCAP_AES | HWCAP_PMULL | HWCAP_SHA1 | HWCAP_S
          | HWCAP_CRC32 | HWCAP_ATOMICS | HWCAP_CPUID | HWCAP_ASIMDRDM | HWCAP_JSCVT
          | HWCAP_FCMA | HWCAP_LRCPC | HWCAP_DCPOP | HWCAP_SHA3 | HWCAP_ASIMDDP | HWCAP_SHA512
          | HWCAP_ILRCPC | HWCAP_SB)
-HWCAP2 = HWCAP2_DCPODP | HWCAP2_FRINT
+HWCAP2 = HWCAP2_DCPODP | HWCAP2_FRINT | HWCAP2_I8MM
 PLATFORM = "aarch64"
 
 # MIDR_EL1 fields as /proc/cpuinfo shows them (same value as system.py's

@@ -415,7 +415,7 @@ def sys_tee(k, fd_in, fd_out, length, flags):
     return n
 
 
-@partial('pages are copied (readv/writev), never gifted')
+@partial("pages are copied (readv/writev), never gifted")
 def sys_vmsplice(k, fd, iov, nr_segs, flags):
     """Emulated with writev/readv on the pipe (the pages are copied, never gifted)."""
     h = k.fds.host(fd)

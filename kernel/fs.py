@@ -472,7 +472,7 @@ def sys_chroot(k, pathname):
     return 0
 
 
-@partial('always EPERM: mounting needs privileges the guest does not get')
+@partial("always EPERM: mounting needs privileges the guest does not get")
 def sys_mount(k, *args):
     """Mounting needs privileges the guest does not get."""
     raise SyscallError(abi.EPERM)

@@ -67,7 +67,7 @@ def _timeout(k, addr, absolute, realtime):
     return max(secs, 0.0)
 
 
-@partial('WAIT/WAKE(_BITSET), (CMP_)REQUEUE; no PI futexes, no WAKE_OP')
+@partial("WAIT/WAKE(_BITSET), (CMP_)REQUEUE; no PI futexes, no WAKE_OP")
 def sys_futex(k, uaddr, op, val, timeout, uaddr2, val3):
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
     ft = k.futexes

@@ -123,7 +123,7 @@ def _set_limit(k, res, cur, mx):
     k.rlimits[res] = (cur, mx)
 
 
-@partial('only RLIMIT_NOFILE is applied; other limits are recorded and reported')
+@partial("only RLIMIT_NOFILE is applied; other limits are recorded and reported")
 def sys_prlimit64(k, pid, res, new, old):
     pid, res = s32(pid), s32(res)
     if not 0 <= res < abi.RLIM_NLIMITS:
@@ -158,7 +158,7 @@ def sys_getrlimit(k, res, rlim):
     return sys_prlimit64(k, 0, res, 0, rlim)
 
 
-@partial('only RLIMIT_NOFILE is applied; other limits are recorded and reported')
+@partial("only RLIMIT_NOFILE is applied; other limits are recorded and reported")
 def sys_setrlimit(k, res, rlim):
     return sys_prlimit64(k, 0, res, rlim, 0)
 
@@ -381,7 +381,7 @@ def sys_setsid(k):
     return os.setsid()
 
 
-@partial('EPERM: would rename the host')
+@partial("EPERM: would rename the host")
 def sys_sethostname(k, name, length):
     """sethostname/setdomainname would change the host's names: refused."""
     if s32(length) < 0 or s32(length) > 64:

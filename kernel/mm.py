@@ -21,7 +21,16 @@ def sys_brk(k, addr):
     return k.space.brk(addr)
 
 
-@partial('MAP_GROWSDOWN does not grow; whole pages past the end of a file read as zero (Linux: SIGBUS); MAP_HUGETLB gives ordinary pages')
+# Every flag Linux 6.1 knows (LEGACY_MAP_MASK, MAP_SYNC, the hugetlb size bits):
+# MAP_SHARED_VALIDATE refuses the others with EOPNOTSUPP.
+_MAP_KNOWN = (abi.MAP_TYPE | abi.MAP_FIXED | abi.MAP_ANONYMOUS | abi.MAP_GROWSDOWN
+              | abi.MAP_DENYWRITE | abi.MAP_EXECUTABLE | abi.MAP_LOCKED | abi.MAP_NORESERVE
+              | abi.MAP_POPULATE | abi.MAP_NONBLOCK | abi.MAP_STACK | abi.MAP_HUGETLB
+              | 0x80000 | abi.MAP_FIXED_NOREPLACE | 0x4000000 | (0x3F << 26))
+
+
+@partial("MAP_GROWSDOWN does not grow; whole pages past the end of a file read as zero "
+         "(Linux: SIGBUS); MAP_HUGETLB gives ordinary pages")
 def sys_mmap(k, addr, length, prot, flags, fd, offset):
     if length == 0 or offset & PAGE_MASK:
         raise SyscallError(abi.EINVAL)
@@ -29,6 +38,8 @@ def sys_mmap(k, addr, length, prot, flags, fd, offset):
         raise SyscallError(abi.ENOMEM)
     if flags & abi.MAP_TYPE not in (abi.MAP_SHARED, abi.MAP_PRIVATE, abi.MAP_SHARED_VALIDATE):
         raise SyscallError(abi.EINVAL)
+    if flags & abi.MAP_TYPE == abi.MAP_SHARED_VALIDATE and flags & ~_MAP_KNOWN:
+        raise SyscallError(abi.EOPNOTSUPP)
     if flags & (abi.MAP_FIXED | abi.MAP_FIXED_NOREPLACE) and addr < MMAP_MIN:
         raise SyscallError(abi.EPERM)         # vm.mmap_min_addr
     if flags & abi.MAP_ANONYMOUS:

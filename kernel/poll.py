@@ -59,7 +59,7 @@ def _check_sigmask(k, sigmask, sigsetsize):
         k.mem.read(sigmask, abi.SIGSET_SIZE)
 
 
-@partial('the signal mask argument is checked but not applied (no async signals yet)')
+@partial("the signal mask argument is checked but not applied (no async signals yet)")
 def sys_ppoll(k, fds, nfds, tmo, sigmask, sigsetsize):
     n = nfds & 0xFFFFFFFF
     if n > k.fds.limit:
@@ -97,7 +97,7 @@ def _read_set(k, addr, nwords):
     return int.from_bytes(k.mem.read(addr, 8 * nwords), "little")
 
 
-@partial('the signal mask argument is checked but not applied (no async signals yet)')
+@partial("the signal mask argument is checked but not applied (no async signals yet)")
 def sys_pselect6(k, nfds, readfds, writefds, exceptfds, tmo, sig):
     n = s32(nfds)
     if n < 0:

@@ -17,7 +17,7 @@ from kernel.status import deliberate_enosys, partial
 from kernel.uaccess import s32
 
 
-@partial('ends the whole process (guest threads are not implemented yet)')
+@partial("ends the whole process (guest threads are not implemented yet)")
 def sys_exit(k, status):
     k.finish()
     raise ProcessExit(status & 0xFF, group=False)
@@ -33,7 +33,7 @@ def sys_set_tid_address(k, tidptr):
     return k.tid()
 
 
-@partial('recorded; the list is not walked when a thread exits')
+@partial("recorded; the list is not walked when a thread exits")
 def sys_set_robust_list(k, head, length):
     if length != abi.ROBUST_LIST_HEAD_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -55,7 +55,8 @@ def sys_enosys(k, *args):
     raise SyscallError(abi.ENOSYS)
 
 
-@partial('names, dumpable, pdeathsig, tid address; thread attributes passed to the host; seccomp, SVE/SME, PAC, MTE, PR_SET_MM, PR_SET_VMA: EINVAL')
+@partial("names, dumpable, pdeathsig, tid address; thread attributes passed to the host; "
+         "seccomp, SVE/SME, PAC, MTE, PR_SET_MM, PR_SET_VMA: EINVAL")
 def sys_prctl(k, option, arg2, arg3, arg4, arg5):
     option = s32(option)
     if option == abi.PR_SET_NAME:

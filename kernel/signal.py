@@ -45,7 +45,7 @@ def _check_sig(sig):
     return sig
 
 
-@partial('recorded; guest handlers are not run yet (no signal delivery)')
+@partial("recorded; guest handlers are not run yet (no signal delivery)")
 def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -65,7 +65,7 @@ def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
     return 0
 
 
-@partial('masks kept per thread; nothing is delivered asynchronously yet')
+@partial("masks kept per thread; nothing is delivered asynchronously yet")
 def sys_rt_sigprocmask(k, how, set_, oldset, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -100,7 +100,7 @@ def sys_rt_sigpending(k, set_, sigsetsize):
     return 0
 
 
-@partial('recorded; no handler runs on it yet')
+@partial("recorded; no handler runs on it yet")
 def sys_sigaltstack(k, ss, old_ss):
     st, tid = k.signals, k.tid()
     new = read_struct(k.mem, ss, abi.StackT) if ss else None
@@ -148,7 +148,7 @@ def send_self(k, sig):
     return 0
 
 
-@partial('to this process: default actions (terminate/ignore); handled signals stay pending')
+@partial("to this process: default actions (terminate/ignore); handled signals stay pending")
 def sys_kill(k, pid, sig):
     pid, sig = s32(pid), s32(sig)
     if not 0 <= sig <= abi.NSIG:
@@ -159,7 +159,7 @@ def sys_kill(k, pid, sig):
     return 0
 
 
-@partial('to this process: default actions (terminate/ignore); handled signals stay pending')
+@partial("to this process: default actions (terminate/ignore); handled signals stay pending")
 def sys_tkill(k, tid, sig):
     tid, sig = s32(tid), s32(sig)
     if tid <= 0 or not 0 <= sig <= abi.NSIG:
@@ -169,7 +169,7 @@ def sys_tkill(k, tid, sig):
     raise SyscallError(abi.ESRCH)
 
 
-@partial('to this process: default actions (terminate/ignore); handled signals stay pending')
+@partial("to this process: default actions (terminate/ignore); handled signals stay pending")
 def sys_tgkill(k, tgid, tid, sig):
     tgid = s32(tgid)
     if tgid <= 0:

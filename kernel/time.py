@@ -98,12 +98,12 @@ def sys_settimeofday(k, tv, tz):
 TIMEX_SIZE = 208
 
 
-@partial('read-only queries (modes 0); adjusting is EPERM')
+@partial("read-only queries (modes 0); adjusting is EPERM")
 def sys_adjtimex(k, buf):
     return sys_clock_adjtime(k, abi.CLOCK_REALTIME, buf)
 
 
-@partial('read-only queries (modes 0); adjusting is EPERM')
+@partial("read-only queries (modes 0); adjusting is EPERM")
 def sys_clock_adjtime(k, clk, buf):
     """Read-only (modes == 0) queries go to the host; adjusting is EPERM."""
     raw = ctypes.create_string_buffer(k.mem.read(buf, TIMEX_SIZE), TIMEX_SIZE)

@@ -10,6 +10,10 @@ Dot product (SDOT/UDOT, FEAT_DotProd) and SQRDMLAH/SQRDMLSH (FEAT_RDM) are
 assembled with binutils (keystone cannot), FP vector arithmetic also runs
 under the directed FPCR.RMode values.
 
+FEAT_I8MM (USDOT/SUDOT/SMMLA/UMMLA/USMMLA) is not in Unicorn 2.1 (QEMU 5):
+it is checked against the pseudocode written out in this file and, as a
+whole program, against qemu-aarch64 7.2 (tests/fixtures/fpsimd_i8mm.c).
+
 Unicorn (QEMU 5) agreed with ARM on every case here.  The FZ rounding
 tolerance of tests/fpvals.py `_fz_tiny` applies as in test_isa_fp.py.
 FRSQRTS computes (3 + x*y) / 2 with one rounding (ARM FPRSqrtStepFused);
@@ -459,3 +463,78 @@ def test_int_to_fp_directed_rounding(fpcr):
     check_flags("scvtf v0.4s, v1.4s; ucvtf v2.2d, v3.2d; scvtf d4, d5; ucvtf s6, s7; "
                 "scvtf v8.2d, v9.2d, #3; ucvtf v10.4s, v11.4s, #32", int_hook, fpcr=fpcr,
                 fpsr_mask=FLAGS)
+
+
+# FEAT_I8MM: Unicorn 2.1 (QEMU 5) does not implement it (UC_ERR_EXCEPTION),
+# so the oracles are the ARM pseudocode written out here (the dot product
+# and MatMulAdd loops) and qemu-aarch64 7.2 on tests/fixtures/fpsimd_i8mm.c
+# (the same instructions through arm_neon.h).
+
+def _bytes(v, signed):
+    out = []
+    for k in range(16):
+        x = (v >> (8 * k)) & 0xFF
+        out.append(x - 256 if signed and x & 0x80 else x)
+    return out
+
+
+def _s32(v, i):
+    return (v >> (32 * i)) & 0xFFFFFFFF
+
+
+def _pack32(lanes, q=True):
+    return sum((x & 0xFFFFFFFF) << (32 * i) for i, x in enumerate(lanes))
+
+
+def _ref_i8mm(op, vd, vn, vm, q=True, index=0):
+    if op in ("usdot", "usdot_elem", "sudot_elem"):
+        sn, sm = (op == "sudot_elem"), (op != "sudot_elem")
+        n, m = _bytes(vn, sn), _bytes(vm, sm)
+        lanes = 4 if q else 2
+        out = []
+        for i in range(lanes):
+            g = i if op == "usdot" else index
+            out.append(_s32(vd, i) + sum(n[4 * i + k] * m[4 * g + k] for k in range(4)))
+        return _pack32(out)
+    sn, sm = {"smmla": (True, True), "ummla": (False, False), "usmmla": (False, True)}[op]
+    n, m = _bytes(vn, sn), _bytes(vm, sm)
+    out = [_s32(vd, 2 * i + j) + sum(n[8 * i + k] * m[8 * j + k] for k in range(8))
+           for i in range(2) for j in range(2)]
+    return _pack32(out)
+
+
+I8MM = [   # (op, asm, Q, index)
+    ("usdot", "usdot v0.4s, v1.16b, v2.16b", 1, 0),
+    ("usdot", "usdot v0.2s, v1.8b, v2.8b", 0, 0),
+    ("usdot_elem", "usdot v0.4s, v1.16b, v2.4b[3]", 1, 3),
+    ("sudot_elem", "sudot v0.2s, v1.8b, v2.4b[1]", 0, 1),
+    ("sudot_elem", "sudot v0.4s, v1.16b, v2.4b[2]", 1, 2),
+    ("smmla", "smmla v0.4s, v1.16b, v2.16b", 1, 0),
+    ("ummla", "ummla v0.4s, v1.16b, v2.16b", 1, 0),
+    ("usmmla", "usmmla v0.4s, v1.16b, v2.16b", 1, 0),
+]
+
+
+@pytest.mark.parametrize("op,text,q,index", I8MM, ids=[f"{x[0]}_{i}" for i, x in enumerate(I8MM)])
+def test_i8mm_against_pseudocode(op, text, q, index):
+    import random
+    from tests.unicorn_rig import random_state, run_jit
+    from emu.cpustate import ExitReason
+    words = gas_i8mm(text)
+    rng = random.Random(f"i8mm:{text}")
+    for k in range(max(40, CASES)):
+        st = random_state(rng)
+        int_hook(rng, st)
+        vd, vn, vm = st["vregs"][0], st["vregs"][1], st["vregs"][2]
+        j = run_jit(words, st)
+        assert j["reason"] == ExitReason.BRK
+        want = _ref_i8mm(op, vd, vn, vm, q, index)
+        if not q:
+            want &= (1 << 64) - 1
+        assert j["v"][0] == want, f"{text} case {k}: jit={j['v'][0]:#034x} want={want:#034x}"
+        assert j["v"][1:3] == [vn, vm]
+
+
+def gas_i8mm(text):
+    from tests.test_isa_crypto import gas
+    return gas(text, "armv8.6-a+i8mm")

@@ -279,3 +279,15 @@ def test_proc_views_through_pid_and_thread_self(g):
     a = g.call("mmap", 0, PG, abi.PROT_READ, ANON, -1, 0)
     for p in ("/proc/self/maps", f"/proc/{os.getpid()}/maps", "/proc/thread-self/maps"):
         assert f"{a:08x}-{a + PG:08x} r--p".encode() in read_file(g, p, 65536)
+
+
+def test_loader_and_proc_self_exe_follow_rootfs_links(mem, root):
+    """`emu run -L ROOT /usr/bin/awk`: the loader reaches the file through the
+    re-rooted links, and /proc/self/exe names the real program, as Linux does."""
+    from emu import loader
+    host = loader._resolve("/usr/bin/awk", str(root))
+    assert os.path.samefile(host, root / "usr/bin/mawk")
+    guest = Guest(mem, AddressSpace(mem), rootfs=str(root), exe_path="/usr/bin/awk")
+    n = guest.call("readlinkat", abi.AT_FDCWD, guest.s("/proc/self/exe"), guest.buf, 100)
+    assert guest.mem.read(guest.buf, n) == b"/usr/bin/mawk"
+    assert read_file(guest, "/proc/self/exe") == b"mawk binary"

@@ -23,13 +23,14 @@ FRECPE/FRSQRTE/URECPE/URSQRTE/FRECPX follow the ARM pseudocode
 Also here: SDOT/UDOT vector and by element (FEAT_DotProd, HWCAP ASIMDDP)
 and SQRDMLAH/SQRDMLSH vector, scalar and by element (FEAT_RDM, HWCAP
 ASIMDRDM), FCADD/FCMLA vector and by element for S and D lanes (FEAT_FCMA,
-HWCAP FCMA), in "three same (extra)" and "x indexed element".  PMULL.1Q
+HWCAP FCMA), USDOT/SUDOT and SMMLA/UMMLA/USMMLA (FEAT_I8MM, HWCAP2 I8MM),
+in "three same (extra)" and "x indexed element".  PMULL.1Q
 and the AES/SHA instructions are in crypto.py.
 
 KNOWN LIMITATIONS (beyond fp.py's): not lifted (SIGILL), matching the ID
 registers we expose and the HWCAP bits we leave clear: FP16 arithmetic
-(FEAT_FP16, so also the H forms of FCMLA/FCADD), USDOT/SUDOT and the
-matrix multiplies (FEAT_I8MM), FMLAL/FMLSL (FEAT_FHM), BF16, SM3/SM4.
+(FEAT_FP16, so also the H forms of FCMLA/FCADD), FMLAL/FMLSL (FEAT_FHM),
+BF16, SM3/SM4.
 TBL/TBX look bytes up lane by lane (no host byte-shuffle intrinsic is
 used).
 """
@@ -1833,10 +1834,13 @@ for _name, _u, _opc, _k, _vec, _sc in ESTIMATES:
 
 # -- three same (extra): dot product (FEAT_DotProd), SQRDMLAH/SQRDMLSH (FEAT_RDM)
 
-def _dot(c, x, y, acc, signed):
-    """acc.S[i] += sum of the four byte products of group i."""
+def _dot(c, x, y, acc, signed, signed_y=None):
+    """acc.S[i] += sum of the four byte products of group i (x and y
+    signed, or as signed / signed_y say: USDOT/SUDOT mix them)."""
     b = c.b
-    p = b.mul(widen(c, x, signed, 4), widen(c, y, signed, 4))
+    if signed_y is None:
+        signed_y = signed
+    p = b.mul(widen(c, x, signed, 4), widen(c, y, signed_y, 4))
     n = p.type.count
     s = None
     for k in range(4):
@@ -1965,3 +1969,49 @@ def FCMLA_elem(c, Q, z, L, M, m, r, H, n, d):
     y = get(c, rm, 32, 128)
     y = shuffle(c, y, None, [2 * H + (i & 1) for i in range(4)])
     _fcmla(c, fmt, d, get(c, n, 32, 128), y, r, 128)
+
+
+
+# -- int8 matrix multiply (FEAT_I8MM): USDOT/SUDOT, SMMLA/UMMLA/USMMLA ---------------
+
+@pattern("USDOT_v", "0Q001110100mmmmm100111nnnnnddddd")
+def USDOT_v(c, Q, m, n, d):
+    """USDOT Vd.2S/4S, Vn.8B/16B (unsigned), Vm.8B/16B (signed)."""
+    total = 128 if Q else 64
+    acc = get(c, d, 32, total)
+    put(c, d, _dot(c, get(c, n, 8, total), get(c, m, 8, total), acc, False, True))
+
+
+@pattern("SUDOT_elem", "0Q00111100LMmmmm1111H0nnnnnddddd")
+@pattern("USDOT_elem", "0Q00111110LMmmmm1111H0nnnnnddddd")
+def USDOT_elem(c, Q, L, M, m, H, n, d):
+    """SUDOT/USDOT Vd.2S/4S, Vn.8B/16B, Vm.4B[index] (mixed signedness)."""
+    total = 128 if Q else 64
+    us = (c.word >> 23) & 1            # size 10: USDOT (Vn unsigned), 00: SUDOT
+    grp = get(c, (M << 4) | m, 32, 128)
+    y = c.b.bitcast(shuffle(c, grp, None, [(H << 1) | L] * (total // 32)), vt(8, total // 8))
+    acc = get(c, d, 32, total)
+    put(c, d, _dot(c, get(c, n, 8, total), y, acc, not us, bool(us)))
+
+
+@pattern("SMMLA", "01001110100mmmmm101001nnnnnddddd")
+@pattern("UMMLA", "01101110100mmmmm101001nnnnnddddd")
+@pattern("USMMLA", "01001110100mmmmm101011nnnnnddddd")
+def MMLA(c, m, n, d):
+    """SMMLA/UMMLA/USMMLA Vd.4S, Vn.16B, Vm.16B: Vd (2x2) += Vn (2x8) x Vm^T."""
+    b = c.b
+    u, mixed = (c.word >> 29) & 1, (c.word >> 11) & 1
+    sx, sy = (False, True) if mixed else (not u, not u)
+    x = widen(c, get(c, n, 8, 128), sx, 4)
+    y = widen(c, get(c, m, 8, 128), sy, 4)
+    acc = get(c, d, 32, 128)
+    out = []
+    for i in range(2):
+        for j in range(2):
+            p = b.mul(shuffle(c, x, None, range(8 * i, 8 * i + 8)),
+                      shuffle(c, y, None, range(8 * j, 8 * j + 8)))
+            out.append(intrinsic(c, "llvm.vector.reduce.add.v8i32", I32, [p]))
+    r = acc
+    for k, v in enumerate(out):
+        r = b.insert_element(r, b.add(b.extract_element(acc, const(I32, k)), v), const(I32, k))
+    put(c, d, r)

@@ -53,7 +53,8 @@ ID_AA64ISAR1 = ((2 << 0)           # DPB = 2: DC CVAP, DC CVADP
                 | (1 << 16)        # FCMA: FCADD, FCMLA
                 | (2 << 20)        # LRCPC = 2: LDAPR + LDAPUR/STLUR
                 | (1 << 32)        # FRINTTS: FRINT32Z/32X/64Z/64X
-                | (1 << 36))       # SB
+                | (1 << 36)        # SB
+                | (1 << 52))       # I8MM: USDOT/SUDOT, SMMLA/UMMLA/USMMLA
 # MIDR: Arm Cortex-A72 r0p3.  A core whose own features are a subset of
 # what we implement, so software that infers features from the part number
 # (rather than HWCAPs) only ever assumes instructions we lift.
