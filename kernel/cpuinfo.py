@@ -13,11 +13,13 @@ that every advertised feature's instructions lift and match Unicorn.
 
 Advertised: FP, ASIMD, AES, PMULL, SHA1, SHA2, CRC32, ATOMICS (LSE),
 CPUID (MRS of ID registers), ASIMDRDM, JSCVT, FCMA (single and double
-precision; the half-precision forms belong to FP16), LRCPC, DCPOP (DC CVAP, a
-no-op here like the other cache maintenance), SHA3, ASIMDDP, SHA512,
-ILRCPC, SB; HWCAP2: DCPODP (DC CVADP), FRINT, I8MM.  Deliberately clear
-(instructions not lifted -> SIGILL): FPHP/ASIMDHP (FP16 arithmetic), SM3, SM4, SVE, ASIMDFHM, DIT, USCAT, FLAGM, SSBS, PACA/PACG, BTI, MTE, BF16...
-EVTSTRM is clear too: no event stream (WFE is a plain hint here).
+precision; the half-precision forms belong to FP16), LRCPC, DCPOP (DC
+CVAP, a no-op here like the other cache maintenance), SHA3, ASIMDDP,
+SHA512, ILRCPC, SB; HWCAP2: DCPODP (DC CVADP), FRINT, I8MM.
+Deliberately clear (instructions not lifted -> SIGILL): FPHP/ASIMDHP (FP16
+arithmetic), SM3, SM4, SVE, ASIMDFHM, DIT, USCAT, FLAGM, SSBS, PACA/PACG,
+BTI, MTE, BF16...  EVTSTRM is clear too: no event stream (WFE is a plain
+hint here).
 
 Does not own: MIDR/ID-register values (translator/isa/system.py).
 """

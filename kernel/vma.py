@@ -314,11 +314,11 @@ class AddressSpace:
         end = addr + page_ceil(length)
         with self.lock:
             self.require_mapped(addr, end)
-            for v in self.overlapping(addr, end):
-                if v.shared and v.backing is not None:
-                    lo, hi = max(v.start, addr), min(v.end, end)
-                    if _libc.msync(self.mem.host_addr(lo), hi - lo, flags):
-                        raise SyscallError(ctypes.get_errno())
+            ranges = [(max(v.start, addr), min(v.end, end)) for v in self.overlapping(addr, end)
+                      if v.shared and v.backing is not None]
+        for lo, hi in ranges:          # disk I/O: without the lock other threads need
+            if _libc.msync(self.mem.host_addr(lo), hi - lo, flags):
+                raise SyscallError(ctypes.get_errno())
         return 0
 
     def flush(self):

@@ -30,9 +30,11 @@ Code shape: each FP instruction compiles to the host operation plus one
 test "FPCR.FZ set (or, for a rounding operation, FPCR.RMode != 0), or a
 NaN in the result (or an operand, or an inf result for FDIV, or out of
 range for conversions)": FZ and RMode are one AND of the loaded FPCR with
-a constant mask, so honouring RMode costs nothing on the common path
-(measured: the same x86 instructions as before for FADD/FMUL/FMADD; a
-SCVTF from a 64-bit integer gains one load, test and not-taken branch).
+a constant mask, so honouring RMode adds no branch on the common path
+(measured with benchmarks/codegen_table.py: FADD/FMUL/FMADD/FDIV gain one
+x86 instruction, a 16-bit load + test where a byte test was; a SCVTF from
+a 64-bit integer gains one test-and-branch on FPCR, SCVTF from W to D
+none, its result being exact).
 Only when the test holds it calls a module-internal helper
 `emu_fp_<op>_<type>` (built once per LLVM module, cold, native code) that
 applies flushing, NaN propagation, default NaN and the FPSR flags, and
