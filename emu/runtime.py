@@ -63,7 +63,7 @@ class Process:
 
         self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch,
                                      disk_cache=default_dir() if code_cache else None,
-                                     background=True)
+                                     background=False)
         cpu = self.cpu
         cpu.pc = info.entry
         cpu.sp = info.sp
