@@ -18,7 +18,7 @@ branches leaving it go through a link slot.  Every exit goes through one
 set, then either chain (musttail into the linked or looked-up region), or
 return to the dispatcher with exit_reason set.
 """
-import llvmlite.ir as ir
+from . import irtext as ir
 
 from emu.cpustate import OFFSET, x_offset, v_offset, ExitReason
 from emu.memory import PAGE_SHIFT, NPAGES, PAGE_READ, PAGE_WRITE, PAGE_CODE
@@ -49,7 +49,10 @@ def const(ty, v):
 
 
 def _callable(value, fnty):
-    """Let llvmlite emit an indirect call through an opaque pointer value."""
+    """Let the builder emit an indirect call through an opaque pointer value."""
+    if isinstance(value, ir.Instr):
+        return ir.callable_as(value, fnty)
+
     class _Callee(type(value)):
         function_type = fnty
     value.__class__ = _Callee

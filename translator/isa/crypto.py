@@ -27,7 +27,7 @@ the portable form to check it too).
 Not lifted (SIGILL; their HWCAP bits stay clear): SM3, SM4.
 """
 import llvmlite.binding as llvm
-import llvmlite.ir as ir
+from .. import irtext as ir
 
 from ..lifter import I8, I32, I64, I128, const
 from ..patterns import pattern

@@ -9,7 +9,7 @@ trap; the LLVM divide only ever sees a safe divisor.  CRC32 is a bitwise
 reflected CRC unrolled in IR (no table, no helper call).  FlagM (RMIF,
 SETF8/16), MTE, PAC and CSSC encodings of these groups are left undefined.
 """
-import llvmlite.ir as ir
+from .. import irtext as ir
 
 from ..lifter import I1, I32, I64, I128, INT, const
 from ..patterns import pattern

@@ -63,7 +63,7 @@ KNOWN LIMITATIONS
   to and from half precision is implemented, and FJCVTZS (FEAT_JSCVT).
 - Floating-point exceptions never trap (FPCR trap enables read as zero).
 """
-import llvmlite.ir as ir
+from .. import irtext as ir
 
 from emu.cpustate import OFFSET
 from ..lifter import I1, I8, I16, I32, I64, I128, F16, F32, F64, INT, PTR, const

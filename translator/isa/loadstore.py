@@ -35,7 +35,7 @@ LDLAR acquire, STLLR release; LSE atomics map A -> acquire, L -> release,
 AL -> seq_cst, none -> monotonic.  Prefetches (PRFM/PRFUM) are no-ops.
 """
 import llvmlite.binding as llvm
-import llvmlite.ir as ir
+from .. import irtext as ir
 
 from emu.cpustate import ExitReason
 from ..lifter import I32, I64, INT, PTR, const
@@ -87,8 +87,8 @@ def _check_align(c, addr, size):
 
 
 def _store_atomic(c, value, ptr, order, align):
-    """Atomic store (llvmlite's builder helper assumes typed pointers)."""
-    c.b._insert(ir.instructions.StoreAtomicInstr(c.b.block, value, ptr, order, align))
+    """Atomic store."""
+    c.b.store_atomic(value, ptr, order, align)
 
 
 def _ordered_load(c, addr, nbytes, order):

@@ -34,7 +34,7 @@ BF16, SM3/SM4.
 TBL/TBX look bytes up lane by lane (no host byte-shuffle intrinsic is
 used).
 """
-import llvmlite.ir as ir
+from .. import irtext as ir
 
 from ..lifter import I1, I8, I16, I32, I64, I128, INT, const
 from ..patterns import pattern

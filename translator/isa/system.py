@@ -7,7 +7,7 @@ DC ZVA (64-byte zeroing), cache maintenance as no-ops (DC CVAU/CVAC/
 CIVAC, DC CVAP and CVADP of HWCAP DCPOP/DCPODP, IC IVAU; unlike hardware
 they do not fault on an unmapped address), SB (HWCAP SB) as no effect.
 Unknown system registers are undefined (SIGILL)."""
-import llvmlite.ir as ir
+from .. import irtext as ir
 
 from ..lifter import I1, I32, I64, I128, const
 from ..patterns import pattern
