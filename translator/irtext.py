@@ -196,7 +196,12 @@ class Instr(_Named):
         self.align = None
         self.parent = block
         if ty is _VOID or isinstance(ty, VoidType):
-            self.ref, self._name = "", ""
+            self.ref = self._name = ""
+        elif not name:
+            fn = block.function
+            fn._next += 1
+            self.ref = f"%.{fn._next}"
+            self._name = ""
         else:
             self.ref, self._name = block.function._value_ref(name)
 
@@ -332,10 +337,15 @@ def _r_condbr(i):
     c, t, f = i.operands
     s = f"br {_tv(c)}, label {t.ref}, label {f.ref}"
     if i.weights:
-        md = i.parent.function.module.add_metadata(
-            [MetaDataString(i.parent.function.module, "branch_weights")]
-            + [Constant(_I32, w) for w in i.weights])
-        s += f", !prof {md.get_reference()}"
+        module = i.parent.function.module
+        key = tuple(i.weights)
+        cache = module.__dict__.setdefault("_emu_weights", {})
+        ref = cache.get(key)
+        if ref is None:
+            md = module.add_metadata([MetaDataString(module, "branch_weights")]
+                                     + [Constant(_I32, w) for w in key])
+            ref = cache[key] = md.get_reference()
+        s += f", !prof {ref}"
     return s
 
 

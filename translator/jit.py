@@ -24,7 +24,10 @@ from .lifter import RegionLifter, Undefined
 
 BATCH_BLOCKS = 24          # blocks per region at most
 BATCH_INSNS = 800          # guest instructions per region at most
-HOT_THRESHOLD = 2000       # region entries + backward branches before tier 2
+# Region entries + backward branches before tier 2.  A promotion costs ~0.1-0.4 s of
+# LLVM O2 (up to TIER2_INSNS instructions), so only regions that have run long enough
+# to pay for it are promoted (2000 promoted ~200 regions of python3's start-up, 76 s).
+HOT_THRESHOLD = 20000
 TIER2_BLOCKS = 96          # a promoted region re-discovers up to this many blocks
 TIER2_INSNS = 3000
 
@@ -317,7 +320,8 @@ class Translator:
         pc = entries[0]
         wanted = set(entries)
         lifter = RegionLifter(module, name or f"r{pc:x}_{self._serial}", smc_checks=smc_checks,
-                              chain=chain, hot_threshold=hot_threshold)
+                              chain=chain, hot_threshold=hot_threshold,
+                              ssa_regs=(tier == 2))
         lifter.ranges = []
         todo = list(entries)
         ninsns = 0

@@ -66,8 +66,13 @@ class Undefined(Exception):
 class RegionLifter:
     """Builds one region function.  Semantics functions get this as `c`."""
 
-    def __init__(self, module, name, smc_checks=True, chain=True, hot_threshold=0):
+    def __init__(self, module, name, smc_checks=True, chain=True, hot_threshold=0,
+                 ssa_regs=True):
+        """ssa_regs: keep guest registers in allocas (SSA after SROA), stored back
+        at exits (tier 2); False: every register access is a load or store of the
+        CPU state itself (tier 1: no phis, no write-back, much cheaper to compile)."""
         self.module = module
+        self.ssa_regs = ssa_regs
         self.fn = ir.Function(module, BLOCK_FNTY, name)
         self.state, self.mem, self.pflags = self.fn.args
         self.state.add_attribute("noalias")
@@ -165,10 +170,17 @@ class RegionLifter:
         return r
 
     def _read(self, key, ty, offset):
+        if not self.ssa_regs:
+            b = self.b
+            return b.load(b.gep(self.state, [const(I64, offset)], source_etype=I8), typ=ty)
         slot, ty, _ = self._reg(key, ty, offset)
         return self.b.load(slot, typ=ty)
 
     def _write(self, key, ty, offset, value):
+        if not self.ssa_regs:
+            b = self.b
+            b.store(value, b.gep(self.state, [const(I64, offset)], source_etype=I8))
+            return
         slot, ty, _ = self._reg(key, ty, offset)
         self.b.store(value, slot)
         self.written.add(key)
