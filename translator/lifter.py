@@ -86,6 +86,8 @@ class RegionLifter:
         self.phi_reason = self.lb.phi(I32, "reason")
         self.phi_info = self.lb.phi(I64, "info")
         self.regs = {}          # key -> (alloca, type, state offset)
+        self._gep_block = None  # tier 1: the LLVM block whose state GEPs are in _geps
+        self._geps = {}
         self._fields = {}       # state offset -> GEP in the entry block
         self.written = set()
         self.slots = []         # (global name, target pc)
@@ -113,8 +115,9 @@ class RegionLifter:
         if not self.hot_threshold:
             b.branch(cont)
             return
-        n = b.add(b.load(self._hot, typ=I32), const(I32, 1))
-        b.store(n, self._hot)
+        hot = self._global_addr(self._hot)
+        n = b.add(b.load(hot, typ=I32), const(I32, 1))
+        b.store(n, hot)
         hot = self.new_block("hot")
         b.cbranch(b.icmp_unsigned("==", n, const(I32, self.hot_threshold)), hot, cont)
         saved = self.b
@@ -169,17 +172,27 @@ class RegionLifter:
             r = self.regs[key] = (slot, ty, offset)
         return r
 
+    def _state_ptr(self, offset):
+        """Pointer to a CPU state field, computed in the current LLVM block (one
+        GEP per field and block: tier-1 code addresses registers in the state)."""
+        b = self.b
+        if b._block is not self._gep_block:
+            self._gep_block = b._block
+            self._geps = {}
+        p = self._geps.get(offset)
+        if p is None:
+            p = self._geps[offset] = b.gep(self.state, [const(I64, offset)], source_etype=I8)
+        return p
+
     def _read(self, key, ty, offset):
         if not self.ssa_regs:
-            b = self.b
-            return b.load(b.gep(self.state, [const(I64, offset)], source_etype=I8), typ=ty)
+            return self.b.load(self._state_ptr(offset), typ=ty)
         slot, ty, _ = self._reg(key, ty, offset)
         return self.b.load(slot, typ=ty)
 
     def _write(self, key, ty, offset, value):
         if not self.ssa_regs:
-            b = self.b
-            b.store(value, b.gep(self.state, [const(I64, offset)], source_etype=I8))
+            self.b.store(value, self._state_ptr(offset))
             return
         slot, ty, _ = self._reg(key, ty, offset)
         self.b.store(value, slot)
@@ -278,12 +291,23 @@ class RegionLifter:
         self.phi_info.add_incoming(info if isinstance(info, ir.Value) else const(I64, info), cur)
         self.b.branch(self.leave)
 
+    def _global_addr(self, g):
+        """The address of global `g` as a value computed once in the entry block.
+        (Under the JIT's large code model LLVM's fast instruction selector cannot
+        materialise a global's address and falls back to SelectionDAG for the
+        whole block; this way only the entry block pays that.)"""
+        addrs = self.__dict__.setdefault("_gaddrs", {})
+        p = addrs.get(g.name)
+        if p is None:
+            p = addrs[g.name] = self.eb.gep(g, [const(I64, 0)], source_etype=I8)
+        return p
+
     def _slot(self, target):
         name = f"{self.fn.name}_L{len(self.slots)}"
         g = ir.GlobalVariable(self.module, PTR, name)
         g.initializer = ir.Constant(PTR, None)
         self.slots.append((name, target))
-        return g
+        return self._global_addr(g)
 
     def exit_direct(self, target):
         """Jump to a known guest address: inside the region a plain branch,
