@@ -506,13 +506,23 @@ class IRBuilder:
         return self._add("fneg", arg.type, (arg,), None, name)
 
     # comparisons
+    def _i1_eq(self, cmpop, lhs, rhs, name):
+        """== / != of two i1 values as xor (LLVM's fast instruction selector, used
+        at tier 1, does not take icmp on i1)."""
+        ne = self.xor(lhs, rhs, name=name if cmpop == "!=" else "")
+        return ne if cmpop == "!=" else self.xor(ne, Constant(_I1, 1), name=name)
+
     def icmp_unsigned(self, cmpop, lhs, rhs, name=""):
+        if lhs.type is _I1 and cmpop in ("==", "!="):
+            return self._i1_eq(cmpop, lhs, rhs, name)
         op = _CMP[cmpop]
         if cmpop not in ("==", "!="):
             op = "u" + op
         return self._add("icmp", _bool_type(lhs.type), (lhs, rhs), op, name)
 
     def icmp_signed(self, cmpop, lhs, rhs, name=""):
+        if lhs.type is _I1 and cmpop in ("==", "!="):
+            return self._i1_eq(cmpop, lhs, rhs, name)
         op = _CMP[cmpop]
         if cmpop not in ("==", "!="):
             op = "s" + op
@@ -527,6 +537,9 @@ class IRBuilder:
         return self._add("fcmp", _bool_type(lhs.type), (lhs, rhs), op, name)
 
     def select(self, cond, lhs, rhs, name="", flags=()):
+        if lhs.type is _I1 and cond.type is _I1:
+            # (c & a) | (~c & b): the fast instruction selector rejects i1 selects
+            return self.or_(self.and_(cond, lhs), self.and_(self.not_(cond), rhs), name=name)
         return self._add("select", lhs.type, (cond, lhs, rhs), None, name)
 
     # casts

@@ -380,8 +380,9 @@ class RegionLifter:
         """Flags byte of the page holding addr (0 beyond the address limit)."""
         b = self.b
         idx = b.lshr(addr, const(I64, PAGE_SHIFT))
-        idx = b.call(self._intrinsic("llvm.umin.i64", I64, [I64, I64]),
-                     [idx, const(I64, NPAGES)])
+        # min(idx, NPAGES) as compare + select, not llvm.umin: LLVM's fast
+        # instruction selector (tier 1) handles these, not the intrinsic.
+        idx = b.select(b.icmp_unsigned("<", idx, const(I64, NPAGES)), idx, const(I64, NPAGES))
         return b.load(b.gep(self.pflags, [idx], source_etype=I8), typ=I8)
 
     def _intrinsic(self, name, ret, args):

@@ -24,8 +24,9 @@ def add_with_carry(c, x, y, carry_in, set_flags):
     if set_flags:
         n = b.icmp_signed("<", r, const(ty, 0))
         z = b.icmp_unsigned("==", r, const(ty, 0))
-        # carry: unsigned overflow of x + y + cin
-        wide = INT[w * 2] if w * 2 in INT else None
+        # carry: unsigned overflow of x + y + cin (no i128 for 64-bit values:
+        # LLVM's fast instruction selector, used at tier 1, rejects i128)
+        wide = INT[w * 2] if w <= 32 else None
         if wide is not None:
             ux = b.zext(x, wide)
             uy = b.zext(y, wide)
