@@ -30,6 +30,7 @@ from llvmlite.ir import (  # noqa: F401  (re-exported: the llvmlite.ir names tra
 _VOID = VoidType()
 _I1 = IntType(1)
 _I32 = IntType(32)
+_PTR = PointerType()
 
 _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 
@@ -577,7 +578,7 @@ class IRBuilder:
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
         ety = source_etype or ptr.type.pointee
-        return self._add("getelementptr", PointerType(), (ptr, *indices), (ety, inbounds), name)
+        return self._add("getelementptr", _PTR, (ptr, *indices), (ety, inbounds), name)
 
     # vectors and aggregates
     def extract_element(self, vector, idx, name=""):

@@ -408,15 +408,13 @@ class RegionLifter:
         else:
             ok = b.icmp_unsigned("!=", b.and_(fl, const(I8, PAGE_READ)), const(I8, 0))
         ok_bb = self.new_block("memok")
-        bad = self.new_block("memfault")
-        b.cbranch(ok, ok_bb, bad).set_weights([1 << 20, 1])
-        b.position_at_end(bad)
         shared = self._fault_block()
-        self._fault_pc.add_incoming(const(I64, self.pc), bad)
-        self._fault_addr.add_incoming(addr, bad)
-        self._fault_size.add_incoming(const(I64, size), bad)
-        self._fault_write.add_incoming(const(I1, 1 if write else 0), bad)
-        b.branch(shared)
+        here = b.block                 # one edge from here to the shared fault path
+        b.cbranch(ok, ok_bb, shared).set_weights([1 << 20, 1])
+        self._fault_pc.add_incoming(const(I64, self.pc), here)
+        self._fault_addr.add_incoming(addr, here)
+        self._fault_size.add_incoming(const(I64, size), here)
+        self._fault_write.add_incoming(const(I1, 1 if write else 0), here)
         b.position_at_end(ok_bb)
 
     def _fault_block(self):
