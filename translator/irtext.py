@@ -658,3 +658,15 @@ class IRBuilder:
 
     def atomic_rmw(self, op, ptr, val, ordering, name=""):
         return self._add("atomicrmw", val.type, (ptr, val), (op, ordering), name)
+
+
+def dispose(module):
+    """Break the reference cycles of a printed module (block <-> instruction,
+    function <-> block, module <-> function) so that reference counting frees it
+    at once instead of leaving ~10^4 objects per region to the cyclic GC."""
+    for g in list(module.globals.values()):
+        if isinstance(g, Function):
+            for bb in g.blocks:
+                bb.instructions = bb.terminator = None
+            g.blocks = []
+    module.globals.clear()

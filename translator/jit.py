@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 
 from emu.cpustate import ExitReason
 from emu.memory import PAGE_SHIFT, PAGE_EXEC, PAGE_CODE, PAGE_SIZE
-from . import decoder, isa  # noqa: F401  (isa registers the decode table)
+from . import decoder, irtext as ir, isa  # noqa: F401  (isa registers the decode table)
 from .codecache import CodeCache, translator_version, block_hash
 from .compiler import Compiler
 from .dispatcher import BlockTable, build_dispatcher, build_counter, build_probe, DISPATCH_NAME
@@ -227,6 +227,7 @@ class Translator:
                                     name=name)
         t0 = time.perf_counter()
         obj = builder.build_object(module)
+        ir.dispose(module)
         self.times["compile_s" if tier == 1 else "compile2_s"] += time.perf_counter() - t0
         self.stats["modules_compiled"] += 1
         record = {"fn": name, "tier": tier, "ninsns": region.ninsns,
