@@ -796,10 +796,8 @@ def frint_n(c, fmt, x, mode, n):
     lo = K(r.type, -float(2 ** (n - 1)))
     hi = K(r.type, float(2 ** (n - 1)))
     ok = b.and_(b.fcmp_ordered(">=", r, lo), b.fcmp_ordered("<", r, hi))
-    pairs = [(b.not_(ok), IOC), (idc, IDC)]
-    if mode is None:                  # FRINT32X/64X: IXC when in range and inexact
-        pairs.append((b.and_(ok, b.fcmp_ordered("!=", r, f)), IXC))
-    fpsr_raise(c, pairs)
+    # FPRoundIntN: IXC when in range and inexact, for the Z forms too
+    fpsr_raise(c, [(b.not_(ok), IOC), (idc, IDC), (b.and_(ok, b.fcmp_ordered("!=", r, f)), IXC)])
     return iv(c, fmt, b.select(ok, r, lo))
 
 
@@ -1046,11 +1044,11 @@ def fcvt(c, src, dst, x):
                    lambda fast: any_true(c, is_nan(c, src, x)), slow)
 
 
-def fcvt_round_odd(c, x):
-    """FCVTXN: double -> single with round-to-odd (scalar or vector bits)."""
+def _round_odd(c, x):
+    """FCVTXN core: double bits x (not flushed) -> single bits, round to
+    odd (the host conversion, then the odd adjustment); NaN rules applied."""
     b = c.b
     src, dst = FMT[64], FMT[32]
-    x = flush(c, src, x)
     isnan, issnan, _ = process_nan1(c, src, x)
     f = fv(c, src, x)
     r = b.fptrunc(f, like(x.type, dst.fty))
@@ -1060,11 +1058,45 @@ def fcvt_round_odd(c, x):
     away = b.fcmp_ordered(">", ucall(c, "fabs", back), ucall(c, "fabs", f))
     trunc = b.select(away, b.sub(rb, K(rb.type, 1)), rb)
     r = b.select(exact, rb, b.or_(trunc, K(rb.type, 1)))
-    r = flush(c, dst, r)
     nan = _nan_convert(c, src, dst, x)
     nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
     fpsr_raise(c, [(issnan, IOC)])
-    return b.select(isnan, nan, r)
+    return b.select(isnan, nan, r), exact
+
+
+def fcvt_round_odd(c, x):
+    """FCVTXN: double -> single with round-to-odd (scalar or vector bits).
+    FZ clear: inline, IXC/UFC/OFC from the host conversion.  FZ set: out
+    of line, flags explicit (the host's are discarded): IDC for a flushed
+    input, a result tiny before rounding flushed with UFC (no IXC), IXC
+    when inexact, OFC when |x| >= 2**128."""
+    src, dst = FMT[64], FMT[32]
+
+    def body(e, v):
+        eb = e.b
+        slot = _helper_slot(e)
+        m0 = read_mxcsr(eb, e.module, slot)
+        idc = input_denormal(e, src, [v])
+        v = flush(e, src, v)
+        r, exact = _round_odd(e, v)
+        write_mxcsr(eb, e.module, slot, m0)
+        a = abs_bits(e, src, v)
+        tiny = eb.and_(eb.icmp_unsigned("<", a, K(v.type, 0x3810000000000000)),   # 2**-126
+                       eb.icmp_unsigned("!=", a, K(v.type, 0)))
+        finite = eb.icmp_unsigned("<", a, K(v.type, src.inf))
+        big = eb.and_(finite, eb.icmp_unsigned(">=", a, K(v.type, 0x47F0000000000000)))  # 2**128
+        fz = fpcr_bit(e, FPCR_FZ)
+        vfz = eb.select(fz, K(like(v.type, I1), 1), K(like(v.type, I1), 0)) \
+            if isinstance(v.type, ir.VectorType) else fz
+        flushed = eb.and_(tiny, vfz)
+        inexact = eb.and_(eb.not_(exact), finite)
+        fpsr_raise(e, [(idc, IDC), (eb.and_(tiny, eb.or_(vfz, inexact)), UFC),
+                       (eb.and_(inexact, eb.not_(flushed)), IXC), (big, OFC)])
+        return eb.select(flushed, eb.and_(r, K(r.type, dst.sign)), r)
+    rty = like(x.type, dst.ity)
+    name = f"emu_fp_fcvtxn_{tsuf(x.type)}"
+    return guarded(c, fpcr_bit(c, FPCR_FZ), lambda: _round_odd(c, x)[0], lambda fast: None,
+                   lambda: out_of_line(c, name, rty, [x], body))
 
 
 def vfp_expand_imm(imm8, bits):
@@ -1320,10 +1352,12 @@ def FJCVTZS(c, n, d):
     """FJCVTZS Wd, Dn (FEAT_JSCVT): JavaScript ToInt32 -- truncate, keep the
     low 32 bits of the integer (any magnitude); NaN/inf give 0.  NZCV =
     0:Z:00 with Z = exact, in int32 range and not -0.0.  IOC on NaN or out
-    of range (FPSR.IXC is not maintained, see KNOWN LIMITATIONS)."""
+    of range, else IXC when inexact; IDC for an input flushed by FZ."""
     b = c.b
     fmt = FMT[64]
-    x = flush(c, fmt, vlo(c, n, 64))
+    x = vlo(c, n, 64)
+    idc = input_denormal(c, fmt, [x])
+    x = flush(c, fmt, x)
     k = lambda v: const(I64, v)         # noqa: E731
     sign = b.icmp_signed("<", x, k(0))
     exp = b.and_(b.lshr(x, k(52)), k(0x7FF))
@@ -1349,6 +1383,6 @@ def FJCVTZS(c, n, d):
     in_range = b.and_(in_range, b.not_(special))
     negzero = b.icmp_unsigned("==", x, k(1 << 63))
     z = b.and_(b.and_(exact, in_range), b.not_(negzero))
-    fpsr_raise(c, [(b.not_(in_range), IOC)])
+    fpsr_raise(c, [(b.not_(in_range), IOC), (b.and_(in_range, b.not_(exact)), IXC), (idc, IDC)])
     c.set_x(d, b.and_(val, k(0xFFFFFFFF)))
     c.set_nzcv(const(I1, 0), z, const(I1, 0), const(I1, 0))

@@ -103,16 +103,28 @@ def _counter_ns(c):
     return c.b.call(fn, [])
 
 
-def _mxcsr_slot(c):
-    """An i32 stack slot for stmxcsr/ldmxcsr, allocated in the entry block."""
-    slot = getattr(c, "_mxcsr_slot", None)
-    if slot is None:
-        eb = c.eb
-        if c.entry.is_terminated:
-            eb = ir.IRBuilder(c.entry)
-            eb.position_before(c.entry.terminator)
-        slot = c._mxcsr_slot = eb.alloca(I32, name="mxcsr")
-    return slot
+def _mxcsr_helper(c, name, clear):
+    """Call the module-internal helper `name`: returns the FPSR bits of the
+    live MXCSR flags (clear=False) or clears them (clear=True).  A call,
+    not inline stmxcsr/ldmxcsr: LLVM treats ordinary FP arithmetic as free
+    of side effects and could schedule it across an inline MXCSR access,
+    but not across a call (a scheduling boundary)."""
+    m = c.module
+    fn = m.globals.get(name)
+    if fn is None:
+        fn = ir.Function(m, ir.FunctionType(ir.VoidType() if clear else I32, []), name)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("nounwind")
+        b = ir.IRBuilder(fn.append_basic_block())
+        slot = b.alloca(I32)
+        mx = read_mxcsr(b, m, slot)
+        if clear:
+            write_mxcsr(b, m, slot, b.and_(mx, const(I32, ~MXCSR_FLAGS)))
+            b.ret_void()
+        else:
+            b.ret(mxcsr_to_fpsr(b, mx))
+    return c.b.call(fn, [])
 
 
 @pattern("MRS", "110101010011sssssssssssssssttttt")
@@ -129,7 +141,7 @@ def MRS(c, s, t):
         val = c.b.zext(c.load_field("fpcr", I32), I64)
     elif r == FPSR:
         b = c.b
-        live = mxcsr_to_fpsr(b, read_mxcsr(b, c.module, _mxcsr_slot(c)))
+        live = _mxcsr_helper(c, "emu_fpsr_live", False)
         val = b.zext(b.or_(c.load_field("fpsr", I32), live), I64)
     elif r == TPIDR_EL0:
         val = c.load_field("tpidr", I64)
@@ -156,9 +168,7 @@ def MSR_reg(c, s, t):
         c.store_field("fpcr", b.trunc(v, I32))
     elif r == FPSR:
         c.store_field("fpsr", b.trunc(v, I32))
-        slot = _mxcsr_slot(c)
-        write_mxcsr(b, c.module, slot,
-                    b.and_(read_mxcsr(b, c.module, slot), const(I32, ~MXCSR_FLAGS)))
+        _mxcsr_helper(c, "emu_fpsr_clear_live", True)
     elif r == TPIDR_EL0:
         c.store_field("tpidr", v)
     else:
