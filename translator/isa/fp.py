@@ -870,7 +870,7 @@ def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
     if fbits:
         f = fv(c, fmt, x)
         small = b.fcmp_ordered("<", ucall(c, "fabs", f), K(f.type, 2.0 ** (66 - fbits)))
-        pre = b.or_(pre, b.not_(any_true(c, small)))
+        pre = b.or_(pre, any_true(c, b.not_(small)))
 
     def body(e, v):
         eb = e.b
