@@ -193,35 +193,48 @@ def _md(c, text):
     return ir.MetaDataString(c.module, text)
 
 
+# Guest FP operations whose host flags stand for ARM's (IXC/UFC/OFC) are
+# LLVM constrained intrinsics with fpexcept.strict even on the fast path
+# (round.tonearest there: MXCSR holds nearest-even outside the helpers).
+# Plain fadd/fdiv... are side-effect free to LLVM: at tier 2 MachineLICM
+# hoisted a loop-invariant divsd out of a loop (its flags then appeared
+# once, not per iteration after an MSR FPSR), and LLVM may also fold them
+# on constants, speculate them out of a conditional block or drop them
+# when the result is dead; strict operations are kept where and as often
+# as the guest executes them.  They select to the same x86 instruction.
+STRICT_FAST = True
+
+
+def _constrained(c, name, ty, args, rounding):
+    fn = c.module.globals.get(name)
+    if fn is None:
+        md = ir.MetaDataType()
+        fn = ir.Function(c.module, ir.FunctionType(ty, [a.type for a in args] + [md, md]), name)
+    return c.b.call(fn, list(args) + [_md(c, rounding), _md(c, "fpexcept.strict")])
+
+
 def arith(c, op, *args):
     """The FP operation `op` (fadd fsub fmul fdiv fma sqrt) on float values:
-    a plain LLVM operation, or inside an out-of-line helper running under
-    the guest's rounding mode (c.strict) the constrained intrinsic."""
-    b = c.b
-    if getattr(c, "strict", False):
-        ty = args[0].type
+    a constrained intrinsic in nearest-even (see STRICT_FAST), or inside an
+    out-of-line helper running under the guest's rounding mode (c.strict)
+    with round.dynamic."""
+    ty = args[0].type
+    strict = getattr(c, "strict", False)
+    if strict or STRICT_FAST:
         name = f"llvm.experimental.constrained.{_CONSTRAINED[op]}.{tsuf(ty)}"
-        fn = c.module.globals.get(name)
-        if fn is None:
-            md = ir.MetaDataType()
-            fn = ir.Function(c.module, ir.FunctionType(ty, [a.type for a in args] + [md, md]), name)
-        return b.call(fn, list(args) + [_md(c, "round.dynamic"), _md(c, "fpexcept.strict")])
+        return _constrained(c, name, ty, args, "round.dynamic" if strict else "round.tonearest")
     if op in ("fma", "sqrt"):
         return ucall(c, op, *args)
-    return getattr(b, op)(*args)
+    return getattr(c.b, op)(*args)
 
 
 def convert(c, op, value, ty):
-    """sitofp / uitofp / fptrunc, constrained inside a rounding helper."""
-    b = c.b
-    if getattr(c, "strict", False):
+    """sitofp / uitofp / fptrunc (constrained, as arith)."""
+    strict = getattr(c, "strict", False)
+    if strict or STRICT_FAST:
         name = f"llvm.experimental.constrained.{op}.{tsuf(ty)}.{tsuf(value.type)}"
-        fn = c.module.globals.get(name)
-        if fn is None:
-            md = ir.MetaDataType()
-            fn = ir.Function(c.module, ir.FunctionType(ty, [value.type, md, md]), name)
-        return b.call(fn, [value, _md(c, "round.dynamic"), _md(c, "fpexcept.strict")])
-    return getattr(b, op)(value, ty)
+        return _constrained(c, name, ty, [value], "round.dynamic" if strict else "round.tonearest")
+    return getattr(c.b, op)(value, ty)
 
 
 def rmode_bits(c):
@@ -1037,7 +1050,8 @@ def fcvt(c, src, dst, x):
         return out_of_line(c, name, rty, [x], lambda e, v: _fcvt_full(e, src, dst, v))
     if 16 in (src.bits, dst.bits):
         return slow()
-    conv = b.fptrunc if src.bits > dst.bits else b.fpext
+    def conv(f, ty):
+        return convert(c, "fptrunc", f, ty) if src.bits > dst.bits else b.fpext(f, ty)
     mask = FPCR_FZ | (RMODE_MASK if src.bits > dst.bits else 0)
     return guarded(c, fpcr_bit(c, mask),
                    lambda: iv(c, dst, conv(fv(c, src, x), like(x.type, dst.fty))),
@@ -1051,7 +1065,7 @@ def _round_odd(c, x):
     src, dst = FMT[64], FMT[32]
     isnan, issnan, _ = process_nan1(c, src, x)
     f = fv(c, src, x)
-    r = b.fptrunc(f, like(x.type, dst.fty))
+    r = convert(c, "fptrunc", f, like(x.type, dst.fty))
     back = b.fpext(r, f.type)
     rb = iv(c, dst, r)
     exact = b.fcmp_ordered("==", back, f)
