@@ -20,42 +20,76 @@ ARM semantics are built in IR, never left to the host:
   overflow case.  (The FCVT<mode>*/FRINT<mode> forms use their own mode,
   FCVTXN rounds to odd, as ARM says.)
 - Integer conversions saturate (llvm.fpto[su]i.sat); a NaN converts to 0.
-- FPSR cumulative flags maintained: IOC (invalid: signalling NaN operand,
-  generated NaN, failed integer conversion, signalling compare of a NaN,
-  FJCVTZS out of range) and DZC (division by zero, FRECPE/FRSQRTE of
-  zero); QC by the saturating AdvSIMD integer ops (simd.py).  OFC, UFC,
-  IXC and IDC are never set (see KNOWN LIMITATIONS).
+- FPSR cumulative flags, all six as ARM raises them (proven against
+  Unicorn with the whole FPSR compared, tests/test_fpsr_flags.py):
+  IOC (invalid: signalling NaN operand, generated NaN, failed integer
+  conversion, signalling compare of a NaN, FJCVTZS out of range) and DZC
+  (division by zero, FRECPE/FRSQRTE of zero) computed in IR; QC by the
+  saturating AdvSIMD integer ops (simd.py); IXC, UFC and OFC on the fast
+  path from the host's sticky MXCSR flags PE, UE and OE (x86 IE/ZE/DE are
+  never used: LLVM's signalling compares raise IE on quiet NaNs, and DE
+  is not ARM's IDC), which translator/dispatcher.py clears on entry to
+  compiled code and folds into state.fpsr on every return to Python;
+  MRS/MSR FPSR (system.py) read and clear the live flags through a call.
+  Where the host's flags are not ARM's they are computed explicitly:
+  FRINTX and FRINT32/64 raise IXC when inexact (the rounding intrinsics
+  never raise PE, so FRINTN/P/M/Z/A/I raise nothing: FRINTA avoids
+  llvm.round, whose lowering adds 0.49999999999999994 and raises PE);
+  FCVT{N,P,M,Z,A}{S,U} and FJCVTZS raise IXC when in range and inexact,
+  IOC and no IXC out of range; conversions to half precision compute
+  IXC/UFC/OFC from the rounding; out-of-line helpers (FZ, directed
+  RMode, NaN operands) save the MXCSR flags, read the flags of their own
+  operation and restore them (rounded_with_flags: tininess before
+  rounding, FZ flushing with UFC and no IXC) and raise IDC for an input
+  flushed by FZ.  Exact helper arithmetic (fixed-point scaling, round to
+  odd adjustment, FRINTA) raises no flag or runs where the host flags
+  are discarded.
+- The guest operations whose host flags count (fadd fsub fmul fdiv fma
+  sqrt sitofp uitofp fptrunc) are LLVM constrained intrinsics with
+  fpexcept.strict on the fast path too (STRICT_FAST): ordinary LLVM FP
+  operations are side-effect free to LLVM, and at tier 2 MachineLICM
+  hoisted a loop-invariant divsd out of a loop that cleared FPSR each
+  iteration; LLVM could also fold them on constants, speculate them or
+  drop dead ones.  They select to the same x86 instructions.
 
-Code shape: each FP instruction compiles to the host operation plus one
-test "FPCR.FZ set (or, for a rounding operation, FPCR.RMode != 0), or a
-NaN in the result (or an operand, or an inf result for FDIV, or out of
-range for conversions)": FZ and RMode are one AND of the loaded FPCR with
-a constant mask, so honouring RMode adds no branch on the common path
-(measured with benchmarks/codegen_table.py: FADD/FMUL/FMADD/FDIV gain one
-x86 instruction, a 16-bit load + test where a byte test was; a SCVTF from
-a 64-bit integer gains one test-and-branch on FPCR, SCVTF from W to D
-none, its result being exact).
-Only when the test holds it calls a module-internal helper
+Code shape: each FP instruction compiles to one test "FPCR.FZ set (or,
+for a rounding operation, FPCR.RMode != 0)" -- one AND of the loaded FPCR
+with a constant mask -- *before* the host operation (so that operation
+never raises host flags for unflushed operands or the wrong rounding
+mode), then the host operation and a test "NaN in the result (or an
+operand, or an inf result for FDIV, or out of range for conversions)"
+(measured with benchmarks/codegen_table.py: FADD/FMUL/FMADD/FDIV one
+more IR instruction than when both tests were one branch; FCVTZS to
+integer grows by 8 IR instructions for its explicit IXC).
+Only when a test holds it calls a module-internal helper
 `emu_fp_<op>_<type>` (built once per LLVM module, cold, native code) that
 applies flushing, NaN propagation, default NaN and the FPSR flags, and
 for RMode != 0 recomputes under the guest's mode: llvm.set.rounding
 (MXCSR), the operation as an llvm.experimental.constrained.* intrinsic
 with "round.dynamic" (so LLVM cannot fold or move it across the mode
 change), then round-to-nearest restored.  Ordinary arithmetic therefore
-costs the x86 instruction, a compare and a not-taken branch.
+costs the x86 instruction, two compares and two not-taken branches.
 
 KNOWN LIMITATIONS
-- FPSR.OFC, UFC, IXC and IDC are never set.  Exact IXC needs an
-  inexactness test on every operation's fast path (an fma residual or
-  TwoSum, plus a read-modify-write of FPSR: several instructions per FP
-  instruction), which we do not pay.  The cheap route is the host's own
-  sticky MXCSR flags (PE/OE/UE map to IXC/OFC/UFC): it needs the
-  dispatcher to clear MXCSR flags on entry to compiled code and to fold
-  them into state.fpsr on every exit (and MRS/MSR FPSR to do the same
-  inline), which is outside this module.
-- FZ output flushing looks at the rounded result; ARM flushes a result
-  that is tiny before rounding (one that rounds up to the smallest normal
-  number is flushed by ARM, kept here).
+- FPSR.UFC on the fast path (FPCR.FZ clear, RMode nearest) is x86's: a
+  result that is tiny before rounding but rounds to +-MinNormal (only
+  possible for FMUL/FDIV/FMADD family/FCVT narrowing) raises UFC on ARM,
+  not here (x86 detects tininess after rounding).  Testing for it would
+  cost two more compares per operation.  Under FZ or a directed RMode the
+  helper detects tininess before rounding exactly (and flushes such a
+  result under FZ, as ARM does).
+- FCVTXN (round to odd) with FZ clear takes OFC/UFC from the host's
+  nearest-even conversion: a double in [MaxFloat + half ulp, 2**128)
+  raises OFC|IXC here (ARM: IXC only, the odd result is MaxFloat), and a
+  tiny inexact one that rounds to MinNormal in nearest-even raises IXC
+  without UFC.
+- AdvSIMD (simd.py, not this module): vector FRINTX does not raise IXC
+  (simd.py builds it as FRINTI); FRECPE/FRSQRTE and the AdvSIMD compares
+  (FCMEQ/FCMGE/FCMGT..., scalar and vector) do not raise IDC under FZ,
+  and FRECPE does not raise OFC+IXC (tiny input) or UFC (huge input)
+  where ARM does.
+- Single-step translation after a store into code (jit.py Translator.step)
+  runs the one store instruction outside the dispatcher (no FP flags).
 - FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant
   because FP16 arithmetic (FEAT_FP16) is not implemented: FP16 arithmetic
   encodings, FMOV to/from H registers and BFCVT are undefined (SIGILL),
