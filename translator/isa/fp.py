@@ -536,14 +536,28 @@ def _helper_slot(e):
     return e._mxslot
 
 
+MXCSR_RC = 3 << 13
+
+
+def _strict(e, compute):
+    """compute() with constrained intrinsics in the current MXCSR mode."""
+    e.strict = True
+    try:
+        return compute()
+    finally:
+        e.strict = False
+
+
 def rounded_with_flags(e, fmt, compute):
     """In an out-of-line helper: compute() (result bits in fmt, scalar or
     vector, built from arith/convert) under FPCR.RMode, with ARM's FZ
     output flushing and ARM's exact IXC/UFC/OFC.  Returns (result, flags),
     flags an i32 of FPSR bits for the caller to OR in.
 
-    The host flags of the operation are read around it (the live MXCSR
-    flags are saved and restored, so nothing leaks).  x86 detects tininess
+    The host flags of the operation are read around it: MXCSR is saved,
+    loaded with the flags clear and the rounding control set to FPCR.RMode
+    (directly: llvm.set.rounding would also rewrite the x87 control word),
+    and restored afterwards, so nothing leaks.  x86 detects tininess
     after rounding, ARM before: when a lane's result could be tiny (|r| <
     MinNormal and not an exact zero, or |r| = MinNormal and inexact), the
     operation is recomputed rounding down and up: the lane is inexact iff
@@ -553,8 +567,13 @@ def rounded_with_flags(e, fmt, compute):
     b = e.b
     slot = _helper_slot(e)
     m0 = read_mxcsr(b, e.module, slot)
-    write_mxcsr(b, e.module, slot, b.and_(m0, const(I32, ~MXCSR_FLAGS)))
-    r = under_rmode(e, compute)
+    # one ldmxcsr both clears the flags and sets MXCSR.RC to FPCR.RMode
+    # (RC: 0 nearest, 1 down, 2 up, 3 zero; RMode: 0 RN, 1 RP, 2 RM, 3 RZ)
+    base = b.and_(m0, const(I32, ~(MXCSR_FLAGS | MXCSR_RC)))
+    rc = b.and_(b.lshr(const(I32, 0b11011000), b.shl(rmode_bits(e), const(I32, 1))),
+                const(I32, 3))
+    write_mxcsr(b, e.module, slot, b.or_(base, b.shl(rc, const(I32, 13))))
+    r = _strict(e, compute)
     host = mxcsr_to_fpsr(b, read_mxcsr(b, e.module, slot))
     inexact = b.icmp_unsigned("!=", b.and_(host, const(I32, IXC)), const(I32, 0))
     ty = r.type
@@ -571,8 +590,10 @@ def rounded_with_flags(e, fmt, compute):
     join = e.new_block("tinyjoin")
     b.cbranch(unlikely(e, any_true(e, cand)), tiny_bb, join)
     b.position_at_end(tiny_bb)
-    rd = under_mode(e, const(I32, 3), compute)
-    ru = under_mode(e, const(I32, 2), compute)
+    write_mxcsr(b, e.module, slot, b.or_(base, const(I32, 1 << 13)))     # down
+    rd = _strict(e, compute)
+    write_mxcsr(b, e.module, slot, b.or_(base, const(I32, 2 << 13)))     # up
+    ru = _strict(e, compute)
     lane_inexact = b.fcmp_ordered("!=", fv(e, fmt, rd), fv(e, fmt, ru))
     ad, au = abs_bits(e, fmt, rd), abs_bits(e, fmt, ru)
     lane_tiny = b.and_(b.icmp_unsigned("<", ucall(e, "umin", ad, au), mn),
