@@ -4,18 +4,17 @@ Every form runs from random states whose V registers hold interesting FP
 bit patterns (zeros, infinities, quiet and signalling NaNs with payloads,
 denormals, integer boundaries, halves; see tests/fpvals.py), under
 FPCR = 0 and FPCR.DN|FZ (arithmetic also under DN and FZ alone), comparing
-X/V registers, NZCV and FPSR.IOC/DZC (the flags we maintain).
+X/V registers, NZCV and FPSR.IOC/DZC.  The whole FPSR (IXC, UFC, OFC, IDC
+too) is compared over the same forms by tests/test_fpsr_flags.py.
 
 Every rounding operation runs under the three directed FPCR.RMode values
 too (RP, RM, RZ, and RZ with FZ): test_arith_rounding_modes,
 test_convert_rounding_modes, test_round_current_mode.
 
-Unicorn (QEMU 5) agreed with ARM on every case here.  One deviation is
-ours and documented (fp.py KNOWN LIMITATIONS): under FZ, a result that
-rounds up to the smallest normal number is flushed by ARM (tiny before
-rounding) but kept here; tests/fpvals.py `_fz_tiny` accepts exactly that
-lane pattern when FPCR.FZ is set (seen with fmadd d0, d0, d0, d0 on
--MinNormal).
+Unicorn (QEMU 5) agreed with ARM on every case here.  (tests/fpvals.py
+`_fz_tiny` still accepts an FZ result that rounds up to MinNormal kept
+unflushed; fp.py now flushes it as ARM does: tests/test_fpsr_flags.py
+test_fz_result_rounding_to_minnorm_is_flushed.)
 """
 import re
 

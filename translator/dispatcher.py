@@ -6,6 +6,15 @@ dispatcher loop compiled once per process: look state.pc up, patch the link
 slot a block asked for (state.link_req), call the block, and repeat until a
 block sets exit_reason.  Python is entered only when the loop returns.
 Does not own: translation (jit.py) or what an exit reason means.
+
+FPSR and the host's sticky MXCSR flags: compiled code leaves the host's
+own exception flags to record ARM's IXC, UFC and OFC (x86 PE, UE, OE; see
+translator/isa/fp.py).  The dispatcher clears the MXCSR flags when it
+enters compiled code (whatever Python computed in between must not leak
+into the guest's FPSR) and, whenever it returns to Python, ORs the mapped
+flags into state.fpsr (mxcsr_to_fpsr).  While compiled code runs, the
+guest's FPSR is state.fpsr | mxcsr_to_fpsr(MXCSR): MRS/MSR FPSR
+(system.py) read and clear the live flags the same way.
 """
 import ctypes
 
@@ -15,6 +24,39 @@ from emu.cpustate import OFFSET, ExitReason
 from .lifter import I32, I64, PTR, BLOCK_FNTY, PROBE_NAME, const, _callable
 
 DISPATCH_NAME = "emu_dispatch"
+
+# MXCSR exception flags (bits 0-5: IE DE ZE OE UE PE).  Only OE, UE and PE
+# are taken from the host: IE and ZE rules differ from ARM's (x86 raises IE
+# for signalling compares of quiet NaNs LLVM emits), so IOC and DZC are
+# computed explicitly in IR; DE is raised for any denormal operand, while
+# ARM's IDC only counts inputs flushed under FPCR.FZ (also explicit).
+MXCSR_FLAGS = 0x3F
+MXCSR_OE, MXCSR_UE, MXCSR_PE = 1 << 3, 1 << 4, 1 << 5
+
+
+def _mxcsr_intrinsic(module, which):
+    name = f"llvm.x86.sse.{which}"
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR]), name)
+    return fn
+
+
+def read_mxcsr(b, module, slot):
+    """The live MXCSR (i32), through the stack slot `slot` (an i32 alloca)."""
+    b.call(_mxcsr_intrinsic(module, "stmxcsr"), [slot])
+    return b.load(slot, typ=I32)
+
+
+def write_mxcsr(b, module, slot, value):
+    b.store(value, slot)
+    b.call(_mxcsr_intrinsic(module, "ldmxcsr"), [slot])
+
+
+def mxcsr_to_fpsr(b, mxcsr):
+    """FPSR bits for the MXCSR flags: PE (bit 5) -> IXC (bit 4), UE (4) ->
+    UFC (3), OE (3) -> OFC (2): one shift and one mask."""
+    return b.and_(b.lshr(mxcsr, const(I32, 1)), const(I32, 0x1C))
 
 
 def build_counter(module):
@@ -81,6 +123,8 @@ def build_dispatcher(module):
         return b.gep(state, [const(I64, OFFSET[name])], source_etype=ir.IntType(8))
 
     b = ir.IRBuilder(entry)
+    slot = b.alloca(I32, name="mxcsr")
+    write_mxcsr(b, module, slot, b.and_(read_mxcsr(b, module, slot), const(I32, ~MXCSR_FLAGS)))
     b.branch(loop)
     b = ir.IRBuilder(loop)
     pc = b.load(fld(b, "pc"), typ=I64)
@@ -122,14 +166,24 @@ def build_dispatcher(module):
     b.call(_callable(target, BLOCK_FNTY), list(fn.args))
     reason = b.load(fld(b, "exit_reason"), typ=I32)
     b.cbranch(b.icmp_unsigned("!=", reason, const(I32, 0)), done, loop)
+    out = fn.append_basic_block("out")
     b = ir.IRBuilder(done)
-    b.ret(reason)
+    b.branch(out)
     b = ir.IRBuilder(miss)
     b.store(const(I32, ExitReason.MISS), fld(b, "exit_reason"))
-    b.ret(const(I32, ExitReason.MISS))
+    b.branch(out)
     b = ir.IRBuilder(request)
     b.store(const(I32, ExitReason.REQUEST), fld(b, "exit_reason"))
-    b.ret(const(I32, ExitReason.REQUEST))
+    b.branch(out)
+    b = ir.IRBuilder(out)
+    res = b.phi(I32, "reason")
+    res.add_incoming(reason, done)
+    res.add_incoming(const(I32, ExitReason.MISS), miss)
+    res.add_incoming(const(I32, ExitReason.REQUEST), request)
+    # fold the host's sticky flags into state.fpsr before Python runs
+    fpsr = fld(b, "fpsr")
+    b.store(b.or_(b.load(fpsr, typ=I32), mxcsr_to_fpsr(b, read_mxcsr(b, module, slot))), fpsr)
+    b.ret(res)
     return fn
 
 

@@ -20,42 +20,76 @@ ARM semantics are built in IR, never left to the host:
   overflow case.  (The FCVT<mode>*/FRINT<mode> forms use their own mode,
   FCVTXN rounds to odd, as ARM says.)
 - Integer conversions saturate (llvm.fpto[su]i.sat); a NaN converts to 0.
-- FPSR cumulative flags maintained: IOC (invalid: signalling NaN operand,
-  generated NaN, failed integer conversion, signalling compare of a NaN,
-  FJCVTZS out of range) and DZC (division by zero, FRECPE/FRSQRTE of
-  zero); QC by the saturating AdvSIMD integer ops (simd.py).  OFC, UFC,
-  IXC and IDC are never set (see KNOWN LIMITATIONS).
+- FPSR cumulative flags, all six as ARM raises them (proven against
+  Unicorn with the whole FPSR compared, tests/test_fpsr_flags.py):
+  IOC (invalid: signalling NaN operand, generated NaN, failed integer
+  conversion, signalling compare of a NaN, FJCVTZS out of range) and DZC
+  (division by zero, FRECPE/FRSQRTE of zero) computed in IR; QC by the
+  saturating AdvSIMD integer ops (simd.py); IXC, UFC and OFC on the fast
+  path from the host's sticky MXCSR flags PE, UE and OE (x86 IE/ZE/DE are
+  never used: LLVM's signalling compares raise IE on quiet NaNs, and DE
+  is not ARM's IDC), which translator/dispatcher.py clears on entry to
+  compiled code and folds into state.fpsr on every return to Python;
+  MRS/MSR FPSR (system.py) read and clear the live flags through a call.
+  Where the host's flags are not ARM's they are computed explicitly:
+  FRINTX and FRINT32/64 raise IXC when inexact (the rounding intrinsics
+  never raise PE, so FRINTN/P/M/Z/A/I raise nothing: FRINTA avoids
+  llvm.round, whose lowering adds 0.49999999999999994 and raises PE);
+  FCVT{N,P,M,Z,A}{S,U} and FJCVTZS raise IXC when in range and inexact,
+  IOC and no IXC out of range; conversions to half precision compute
+  IXC/UFC/OFC from the rounding; out-of-line helpers (FZ, directed
+  RMode, NaN operands) save the MXCSR flags, read the flags of their own
+  operation and restore them (rounded_with_flags: tininess before
+  rounding, FZ flushing with UFC and no IXC) and raise IDC for an input
+  flushed by FZ.  Exact helper arithmetic (fixed-point scaling, round to
+  odd adjustment, FRINTA) raises no flag or runs where the host flags
+  are discarded.
+- The guest operations whose host flags count (fadd fsub fmul fdiv fma
+  sqrt sitofp uitofp fptrunc) are LLVM constrained intrinsics with
+  fpexcept.strict on the fast path too (STRICT_FAST): ordinary LLVM FP
+  operations are side-effect free to LLVM, and at tier 2 MachineLICM
+  hoisted a loop-invariant divsd out of a loop that cleared FPSR each
+  iteration; LLVM could also fold them on constants, speculate them or
+  drop dead ones.  They select to the same x86 instructions.
 
-Code shape: each FP instruction compiles to the host operation plus one
-test "FPCR.FZ set (or, for a rounding operation, FPCR.RMode != 0), or a
-NaN in the result (or an operand, or an inf result for FDIV, or out of
-range for conversions)": FZ and RMode are one AND of the loaded FPCR with
-a constant mask, so honouring RMode adds no branch on the common path
-(measured with benchmarks/codegen_table.py: FADD/FMUL/FMADD/FDIV gain one
-x86 instruction, a 16-bit load + test where a byte test was; a SCVTF from
-a 64-bit integer gains one test-and-branch on FPCR, SCVTF from W to D
-none, its result being exact).
-Only when the test holds it calls a module-internal helper
+Code shape: each FP instruction compiles to one test "FPCR.FZ set (or,
+for a rounding operation, FPCR.RMode != 0)" -- one AND of the loaded FPCR
+with a constant mask -- *before* the host operation (so that operation
+never raises host flags for unflushed operands or the wrong rounding
+mode), then the host operation and a test "NaN in the result (or an
+operand, or an inf result for FDIV, or out of range for conversions)"
+(measured with benchmarks/codegen_table.py: FADD/FMUL/FMADD/FDIV one
+more IR instruction than when both tests were one branch; FCVTZS to
+integer grows by 8 IR instructions for its explicit IXC).
+Only when a test holds it calls a module-internal helper
 `emu_fp_<op>_<type>` (built once per LLVM module, cold, native code) that
 applies flushing, NaN propagation, default NaN and the FPSR flags, and
 for RMode != 0 recomputes under the guest's mode: llvm.set.rounding
 (MXCSR), the operation as an llvm.experimental.constrained.* intrinsic
 with "round.dynamic" (so LLVM cannot fold or move it across the mode
 change), then round-to-nearest restored.  Ordinary arithmetic therefore
-costs the x86 instruction, a compare and a not-taken branch.
+costs the x86 instruction, two compares and two not-taken branches.
 
 KNOWN LIMITATIONS
-- FPSR.OFC, UFC, IXC and IDC are never set.  Exact IXC needs an
-  inexactness test on every operation's fast path (an fma residual or
-  TwoSum, plus a read-modify-write of FPSR: several instructions per FP
-  instruction), which we do not pay.  The cheap route is the host's own
-  sticky MXCSR flags (PE/OE/UE map to IXC/OFC/UFC): it needs the
-  dispatcher to clear MXCSR flags on entry to compiled code and to fold
-  them into state.fpsr on every exit (and MRS/MSR FPSR to do the same
-  inline), which is outside this module.
-- FZ output flushing looks at the rounded result; ARM flushes a result
-  that is tiny before rounding (one that rounds up to the smallest normal
-  number is flushed by ARM, kept here).
+- FPSR.UFC on the fast path (FPCR.FZ clear, RMode nearest) is x86's: a
+  result that is tiny before rounding but rounds to +-MinNormal (only
+  possible for FMUL/FDIV/FMADD family/FCVT narrowing) raises UFC on ARM,
+  not here (x86 detects tininess after rounding).  Testing for it would
+  cost two more compares per operation.  Under FZ or a directed RMode the
+  helper detects tininess before rounding exactly (and flushes such a
+  result under FZ, as ARM does).
+- FCVTXN (round to odd) with FZ clear takes OFC/UFC from the host's
+  nearest-even conversion: a double in [MaxFloat + half ulp, 2**128)
+  raises OFC|IXC here (ARM: IXC only, the odd result is MaxFloat), and a
+  tiny inexact one that rounds to MinNormal in nearest-even raises IXC
+  without UFC.
+- AdvSIMD (simd.py, not this module): vector FRINTX does not raise IXC
+  (simd.py builds it as FRINTI); FRECPE/FRSQRTE and the AdvSIMD compares
+  (FCMEQ/FCMGE/FCMGT..., scalar and vector) do not raise IDC under FZ,
+  and FRECPE does not raise OFC+IXC (tiny input) or UFC (huge input)
+  where ARM does.
+- Single-step translation after a store into code (jit.py Translator.step)
+  runs the one store instruction outside the dispatcher (no FP flags).
 - FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant
   because FP16 arithmetic (FEAT_FP16) is not implemented: FP16 arithmetic
   encodings, FMOV to/from H registers and BFCVT are undefined (SIGILL),
@@ -66,6 +100,7 @@ KNOWN LIMITATIONS
 from .. import irtext as ir
 
 from emu.cpustate import OFFSET
+from ..dispatcher import read_mxcsr, write_mxcsr, mxcsr_to_fpsr, MXCSR_FLAGS
 from ..lifter import I1, I8, I16, I32, I64, I128, F16, F32, F64, INT, PTR, const
 from ..patterns import pattern
 
@@ -192,35 +227,48 @@ def _md(c, text):
     return ir.MetaDataString(c.module, text)
 
 
+# Guest FP operations whose host flags stand for ARM's (IXC/UFC/OFC) are
+# LLVM constrained intrinsics with fpexcept.strict even on the fast path
+# (round.tonearest there: MXCSR holds nearest-even outside the helpers).
+# Plain fadd/fdiv... are side-effect free to LLVM: at tier 2 MachineLICM
+# hoisted a loop-invariant divsd out of a loop (its flags then appeared
+# once, not per iteration after an MSR FPSR), and LLVM may also fold them
+# on constants, speculate them out of a conditional block or drop them
+# when the result is dead; strict operations are kept where and as often
+# as the guest executes them.  They select to the same x86 instruction.
+STRICT_FAST = True
+
+
+def _constrained(c, name, ty, args, rounding):
+    fn = c.module.globals.get(name)
+    if fn is None:
+        md = ir.MetaDataType()
+        fn = ir.Function(c.module, ir.FunctionType(ty, [a.type for a in args] + [md, md]), name)
+    return c.b.call(fn, list(args) + [_md(c, rounding), _md(c, "fpexcept.strict")])
+
+
 def arith(c, op, *args):
     """The FP operation `op` (fadd fsub fmul fdiv fma sqrt) on float values:
-    a plain LLVM operation, or inside an out-of-line helper running under
-    the guest's rounding mode (c.strict) the constrained intrinsic."""
-    b = c.b
-    if getattr(c, "strict", False):
-        ty = args[0].type
+    a constrained intrinsic in nearest-even (see STRICT_FAST), or inside an
+    out-of-line helper running under the guest's rounding mode (c.strict)
+    with round.dynamic."""
+    ty = args[0].type
+    strict = getattr(c, "strict", False)
+    if strict or STRICT_FAST:
         name = f"llvm.experimental.constrained.{_CONSTRAINED[op]}.{tsuf(ty)}"
-        fn = c.module.globals.get(name)
-        if fn is None:
-            md = ir.MetaDataType()
-            fn = ir.Function(c.module, ir.FunctionType(ty, [a.type for a in args] + [md, md]), name)
-        return b.call(fn, list(args) + [_md(c, "round.dynamic"), _md(c, "fpexcept.ignore")])
+        return _constrained(c, name, ty, args, "round.dynamic" if strict else "round.tonearest")
     if op in ("fma", "sqrt"):
         return ucall(c, op, *args)
-    return getattr(b, op)(*args)
+    return getattr(c.b, op)(*args)
 
 
 def convert(c, op, value, ty):
-    """sitofp / uitofp / fptrunc, constrained inside a rounding helper."""
-    b = c.b
-    if getattr(c, "strict", False):
+    """sitofp / uitofp / fptrunc (constrained, as arith)."""
+    strict = getattr(c, "strict", False)
+    if strict or STRICT_FAST:
         name = f"llvm.experimental.constrained.{op}.{tsuf(ty)}.{tsuf(value.type)}"
-        fn = c.module.globals.get(name)
-        if fn is None:
-            md = ir.MetaDataType()
-            fn = ir.Function(c.module, ir.FunctionType(ty, [value.type, md, md]), name)
-        return b.call(fn, [value, _md(c, "round.dynamic"), _md(c, "fpexcept.ignore")])
-    return getattr(b, op)(value, ty)
+        return _constrained(c, name, ty, [value], "round.dynamic" if strict else "round.tonearest")
+    return getattr(c.b, op)(value, ty)
 
 
 def rmode_bits(c):
@@ -236,6 +284,13 @@ def under_rmode(e, compute):
     # llvm.set.rounding: 0 toward zero, 1 nearest, 2 upward, 3 downward
     mode = b.and_(b.lshr(const(I32, 0x0321), b.mul(rmode_bits(e), const(I32, 4))),
                   const(I32, 0xF))
+    return under_mode(e, mode, compute)
+
+
+def under_mode(e, mode, compute):
+    """compute() with constrained intrinsics under llvm.set.rounding mode
+    `mode` (i32: 0 toward zero, 1 nearest, 2 upward, 3 downward)."""
+    b = e.b
     setr = e.module.globals.get("llvm.set.rounding") or ir.Function(
         e.module, ir.FunctionType(ir.VoidType(), [I32]), "llvm.set.rounding")
     b.call(setr, [mode])
@@ -261,6 +316,11 @@ def fpsr_raise(c, pairs):
     if acc is None:
         return
     c.store_field("fpsr", b.or_(c.load_field("fpsr", I32), acc))
+
+
+def fpsr_or(c, value):
+    """state.fpsr |= value (an i32)."""
+    c.store_field("fpsr", c.b.or_(c.load_field("fpsr", I32), value))
 
 
 def vlo(c, n, bits):
@@ -311,6 +371,20 @@ def flush(c, fmt, x):
     return b.select(tiny, b.and_(x, K(ty, fmt.sign)), x)
 
 
+def input_denormal(c, fmt, ops):
+    """i1: FPCR.FZ is set and an operand (scalar or any lane) is a denormal,
+    which ARM flushes to zero raising IDC (FPUnpack)."""
+    b = c.b
+    any_d = None
+    for x in ops:
+        a = b.and_(x, K(x.type, ~fmt.sign))
+        d = b.and_(b.icmp_unsigned("!=", a, K(x.type, 0)),
+                   b.icmp_unsigned("<", a, K(x.type, fmt.minnorm)))
+        d = any_true(c, d)
+        any_d = d if any_d is None else b.or_(any_d, d)
+    return b.and_(fpcr_bit(c, FPCR_FZ), any_d)
+
+
 def default_nan(c, fmt, ty):
     return K(ty, fmt.dnan)
 
@@ -354,6 +428,7 @@ class Emitter:
         self.fn = fn
         self.state = fn.args[0]
         self.b = ir.IRBuilder(fn.append_basic_block("entry"))
+        self._mxslot = self.b.alloca(I32, name="mxcsr")   # st/ldmxcsr (unused: dropped)
         self._labels = 0
         self.strict = False        # FP ops as constrained intrinsics (under_rmode)
 
@@ -423,26 +498,158 @@ def fast_or_slow(c, need_slow, fast, slow):
     return tuple(out) if many else out[0]
 
 
+def guarded(c, pre, fast_fn, need_fn, slow):
+    """Like fast_or_slow, but the i1 `pre` is tested *before* the fast value
+    is computed (fast_fn()), then need_fn(fast) after: the host operation
+    must not run (and raise host flags) when the helper will compute the
+    ARM result another way, e.g. under FPCR.FZ or a directed rounding mode."""
+    b = c.b
+    slow_bb = c.new_block("fpslow")
+    fast_bb = c.new_block("fpfast")
+    join = c.new_block("fpjoin")
+    b.cbranch(unlikely(c, pre), slow_bb, fast_bb)
+    b.position_at_end(fast_bb)
+    fast = fast_fn()
+    need = need_fn(fast)
+    fast_end = b.block
+    if need is None:
+        b.branch(join)
+    else:
+        b.cbranch(unlikely(c, need), slow_bb, join)
+    b.position_at_end(slow_bb)
+    s = slow()
+    end = b.block
+    b.branch(join)
+    b.position_at_end(join)
+    many = isinstance(fast, (tuple, list))
+    out = []
+    for f, v in zip(fast, s) if many else [(fast, s)]:
+        phi = b.phi(f.type)
+        phi.add_incoming(f, fast_end)
+        phi.add_incoming(v, end)
+        out.append(phi)
+    return tuple(out) if many else out[0]
+
+
+def _helper_slot(e):
+    """The helper's i32 stack slot for st/ldmxcsr (made by Emitter)."""
+    return e._mxslot
+
+
+MXCSR_RC = 3 << 13
+
+
+def _strict(e, compute):
+    """compute() with constrained intrinsics in the current MXCSR mode."""
+    e.strict = True
+    try:
+        return compute()
+    finally:
+        e.strict = False
+
+
+def rounded_with_flags(e, fmt, compute):
+    """In an out-of-line helper: compute() (result bits in fmt, scalar or
+    vector, built from arith/convert) under FPCR.RMode, with ARM's FZ
+    output flushing and ARM's exact IXC/UFC/OFC.  Returns (result, flags),
+    flags an i32 of FPSR bits for the caller to OR in.
+
+    The host flags of the operation are read around it: MXCSR is saved,
+    loaded with the flags clear and the rounding control set to FPCR.RMode
+    (directly: llvm.set.rounding would also rewrite the x87 control word),
+    and restored afterwards, so nothing leaks.  x86 detects tininess
+    after rounding, ARM before: when a lane's result could be tiny (|r| <
+    MinNormal and not an exact zero, or |r| = MinNormal and inexact), the
+    operation is recomputed rounding down and up: the lane is inexact iff
+    the two differ, and tiny before rounding iff the one toward zero is
+    below MinNormal.  ARM then flushes a tiny lane under FZ (UFC, no IXC)
+    or raises UFC for a tiny inexact lane."""
+    b = e.b
+    slot = _helper_slot(e)
+    m0 = read_mxcsr(b, e.module, slot)
+    # one ldmxcsr both clears the flags and sets MXCSR.RC to FPCR.RMode
+    # (RC: 0 nearest, 1 down, 2 up, 3 zero; RMode: 0 RN, 1 RP, 2 RM, 3 RZ)
+    base = b.and_(m0, const(I32, ~(MXCSR_FLAGS | MXCSR_RC)))
+    rc = b.and_(b.lshr(const(I32, 0b11011000), b.shl(rmode_bits(e), const(I32, 1))),
+                const(I32, 3))
+    write_mxcsr(b, e.module, slot, b.or_(base, b.shl(rc, const(I32, 13))))
+    r = _strict(e, compute)
+    host = mxcsr_to_fpsr(b, read_mxcsr(b, e.module, slot))
+    inexact = b.icmp_unsigned("!=", b.and_(host, const(I32, IXC)), const(I32, 0))
+    ty = r.type
+    mn = K(ty, fmt.minnorm)
+    a = abs_bits(e, fmt, r)
+    vinexact = b.select(inexact, K(like(ty, I1), 1), K(like(ty, I1), 0)) \
+        if isinstance(ty, ir.VectorType) else inexact
+    cand = b.or_(b.and_(b.icmp_unsigned("<", a, mn),
+                        b.or_(b.icmp_unsigned("!=", a, K(ty, 0)), vinexact)),
+                 b.and_(b.icmp_unsigned("==", a, mn), vinexact))
+    host_io = b.and_(host, const(I32, IXC | OFC))
+    cur = b.block
+    tiny_bb = e.new_block("tiny")
+    join = e.new_block("tinyjoin")
+    b.cbranch(unlikely(e, any_true(e, cand)), tiny_bb, join)
+    b.position_at_end(tiny_bb)
+    write_mxcsr(b, e.module, slot, b.or_(base, const(I32, 1 << 13)))     # down
+    rd = _strict(e, compute)
+    write_mxcsr(b, e.module, slot, b.or_(base, const(I32, 2 << 13)))     # up
+    ru = _strict(e, compute)
+    lane_inexact = b.fcmp_ordered("!=", fv(e, fmt, rd), fv(e, fmt, ru))
+    ad, au = abs_bits(e, fmt, rd), abs_bits(e, fmt, ru)
+    lane_tiny = b.and_(b.icmp_unsigned("<", ucall(e, "umin", ad, au), mn),
+                       b.icmp_unsigned("!=", b.or_(ad, au), K(ty, 0)))
+    fz = fpcr_bit(e, FPCR_FZ)
+    vfz = b.select(fz, K(like(ty, I1), 1), K(like(ty, I1), 0)) \
+        if isinstance(ty, ir.VectorType) else fz
+    flushed = b.and_(lane_tiny, vfz)
+    r2 = b.select(flushed, b.and_(r, K(ty, fmt.sign)), r)
+    ufc = any_true(e, b.and_(lane_tiny, b.or_(vfz, lane_inexact)))
+    ixc = any_true(e, b.and_(lane_inexact, b.not_(flushed)))
+    fl = b.or_(b.or_(b.select(ufc, const(I32, UFC), const(I32, 0)),
+                     b.select(ixc, const(I32, IXC), const(I32, 0))),
+               b.and_(host, const(I32, OFC)))
+    tiny_end = b.block
+    b.branch(join)
+    b.position_at_end(join)
+    res = b.phi(ty)
+    res.add_incoming(r, cur)
+    res.add_incoming(r2, tiny_end)
+    flags = b.phi(I32)
+    flags.add_incoming(host_io, cur)
+    flags.add_incoming(fl, tiny_end)
+    write_mxcsr(b, e.module, slot, m0)
+    return res, flags
+
+
 def fp_op(c, fmt, ops, compute, key, extra_flags=(), flush_out=True, fix=None, post=None,
           slow_if=None, rounds=False):
     """Run an ARM FP arithmetic op on integer-bit operands (scalar or vector).
 
     compute(cx, *floats) gives the host result.  With FPCR.FZ clear and no
     NaN in the result the host result is the ARM result (the fast path);
-    otherwise (or when slow_if(cx, result) holds) the out-of-line helper
-    `emu_fp_<key>_<type>` flushes operands and result (FZ), applies
-    fix(cx, ops, result), replaces NaN results by the ARM choice (first
-    SNaN, else first QNaN operand, quieted; a generated NaN is the default
-    NaN), applies post(cx, ops, result) and raises IOC plus extra_flags
-    ((cx, ops) -> condition, bit) in FPSR.  rounds: the operation rounds
-    (compute uses `arith`), so a non-zero FPCR.RMode also takes the helper,
-    which computes under that mode (same single FPCR test as FZ)."""
+    its IXC/UFC/OFC are the host's own sticky flags (dispatcher.py).
+    Otherwise (or when slow_if(cx, result) holds) the out-of-line helper
+    `emu_fp_<key>_<type>` flushes operands (FZ, raising IDC) and result,
+    applies fix(cx, ops, result), replaces NaN results by the ARM choice
+    (first SNaN, else first QNaN operand, quieted; a generated NaN is the
+    default NaN), applies post(cx, ops, result) and raises IOC plus
+    extra_flags ((cx, ops) -> condition, bit) in FPSR.  rounds: the
+    operation rounds (compute uses `arith`), so a non-zero FPCR.RMode also
+    takes the helper, which computes under that mode (same single FPCR
+    test as FZ) and raises IXC/UFC/OFC exactly (rounded_with_flags).  The
+    FPCR test comes before the host operation, so that operation's flags
+    never come from unflushed operands or the wrong rounding mode."""
     b = c.b
-    fast = iv(c, fmt, compute(c, *[fv(c, fmt, o) for o in ops]))
-    need = b.or_(fpcr_bit(c, FPCR_FZ | (RMODE_MASK if rounds else 0)),
-                 any_true(c, is_nan(c, fmt, fast)))
-    if slow_if is not None:
-        need = b.or_(need, any_true(c, slow_if(c, fast)))
+    pre = fpcr_bit(c, FPCR_FZ | (RMODE_MASK if rounds else 0))
+
+    def fast_fn():
+        return iv(c, fmt, compute(c, *[fv(c, fmt, o) for o in ops]))
+
+    def need_fn(fast):
+        need = any_true(c, is_nan(c, fmt, fast))
+        if slow_if is not None:
+            need = b.or_(need, any_true(c, slow_if(c, fast)))
+        return need
 
     def body(e, *args):
         eb = e.b
@@ -450,9 +657,13 @@ def fp_op(c, fmt, ops, compute, key, extra_flags=(), flush_out=True, fix=None, p
 
         def host():
             return iv(e, fmt, compute(e, *[fv(e, fmt, o) for o in fops]))
-        r = under_rmode(e, host) if rounds else host()
-        if flush_out:
-            r = flush(e, fmt, r)
+        hostflags = None
+        if rounds:
+            r, hostflags = rounded_with_flags(e, fmt, host)
+        else:
+            r = host()
+            if flush_out:
+                r = flush(e, fmt, r)
         if fix is not None:
             r = fix(e, fops, r)
         any_nan, any_snan, pick = process_nans(e, fmt, fops)
@@ -461,10 +672,14 @@ def fp_op(c, fmt, ops, compute, key, extra_flags=(), flush_out=True, fix=None, p
         if post is not None:
             out = post(e, fops, out)
         invalid = eb.or_(any_snan, eb.and_(rnan, eb.not_(any_nan)))
-        fpsr_raise(e, [(invalid, IOC)] + [(f(e, fops), bit) for f, bit in extra_flags])
+        fpsr_raise(e, [(invalid, IOC), (input_denormal(e, fmt, args), IDC)]
+                   + [(f(e, fops), bit) for f, bit in extra_flags])
+        if hostflags is not None:
+            fpsr_or(e, hostflags)
         return out
-    name = f"emu_fp_{key}_{tsuf(fast.type)}"
-    return fast_or_slow(c, need, fast, lambda: out_of_line(c, name, fast.type, ops, body))
+    ty = ops[0].type
+    name = f"emu_fp_{key}_{tsuf(like(ty, fmt.fty))}"
+    return guarded(c, pre, fast_fn, need_fn, lambda: out_of_line(c, name, ty, ops, body))
 
 
 def neg_bits(c, fmt, x):
@@ -547,6 +762,7 @@ def _fnum(c, fmt, x, y, repl, slow_op, name):
                  any_true(c, b.or_(is_nan(c, fmt, x), is_nan(c, fmt, y))))
 
     def body(e, p, q):
+        fpsr_raise(e, [(input_denormal(e, fmt, [p, q]), IDC)])
         p, q = _num_operands(e, fmt, p, q, repl)
         return slow_op(e, fmt, p, q)
     key = f"emu_fp_{name}_{tsuf(fast.type)}"
@@ -588,9 +804,25 @@ def fsqrt(c, fmt, x):
 ROUND_INTRINSIC = {RN: "roundeven", RP: "ceil", RM: "floor", RZ: "trunc", RA: "round"}
 
 
+def round_away(c, f):
+    """Round to integral, ties away from zero, with exact operations only:
+    LLVM lowers llvm.round to trunc(x + copysign(0.49999999999999994, x)),
+    whose add raises the host's inexact flag (PE -> IXC) even for integral
+    x, and FRINTA never raises IXC.  |x| - trunc(|x|) is exact, and so is
+    trunc(|x|) + 1 when there is a fraction."""
+    b = c.b
+    a = ucall(c, "fabs", f)
+    t = ucall(c, "trunc", a)
+    up = b.fcmp_ordered(">=", b.fsub(a, t), K(f.type, 0.5))
+    r = b.fadd(t, b.select(up, K(f.type, 1.0), K(f.type, 0.0)))
+    return ucall(c, "copysign", r, f)
+
+
 def round_float(c, f, mode):
     """Round a float (or vector) to an integral value in `mode` (int or
     None = FPCR.RMode at run time)."""
+    if mode == RA:
+        return round_away(c, f)
     if mode is not None:
         return ucall(c, ROUND_INTRINSIC[mode], f)
     b = c.b
@@ -601,23 +833,39 @@ def round_float(c, f, mode):
     return r
 
 
-def frint(c, fmt, x, mode):
-    """FRINT<mode>: round to integral in FP format (NaN rules apply)."""
-    return fp_op(c, fmt, [x], lambda cx, p: round_float(cx, p, mode),
-                 f"rint{'I' if mode is None else mode}", flush_out=False)
+def frint(c, fmt, x, mode, exact=False):
+    """FRINT<mode>: round to integral in FP format (NaN rules apply).  The
+    rounding intrinsics never raise the host's inexact flag; FRINTX
+    (exact=True) raises IXC explicitly when the result differs from the
+    (flushed) operand."""
+    r = fp_op(c, fmt, [x], lambda cx, p: round_float(cx, p, mode),
+              f"rint{'I' if mode is None else mode}", flush_out=False)
+    if exact:
+        _raise_inexact(c, fmt, flush(c, fmt, x), r)
+    return r
+
+
+def _raise_inexact(c, fmt, x, r, cond=None):
+    """IXC if the float values of bits x and r differ (neither a NaN)."""
+    inexact = c.b.fcmp_ordered("!=", fv(c, fmt, x), fv(c, fmt, r))
+    if cond is not None:
+        inexact = c.b.and_(inexact, cond)
+    fpsr_raise(c, [(inexact, IXC)])
 
 
 def frint_n(c, fmt, x, mode, n):
     """FRINT32Z/X, FRINT64Z/X: round, and if out of int<n> range (or NaN or
     inf) give the most negative int<n> as an FP value, with InvalidOp."""
     b = c.b
+    idc = input_denormal(c, fmt, [x])
     x = flush(c, fmt, x)
     f = fv(c, fmt, x)
     r = round_float(c, f, mode)
     lo = K(r.type, -float(2 ** (n - 1)))
     hi = K(r.type, float(2 ** (n - 1)))
     ok = b.and_(b.fcmp_ordered(">=", r, lo), b.fcmp_ordered("<", r, hi))
-    fpsr_raise(c, [(b.not_(ok), IOC)])
+    # FPRoundIntN: IXC when in range and inexact, for the Z forms too
+    fpsr_raise(c, [(b.not_(ok), IOC), (idc, IDC), (b.and_(ok, b.fcmp_ordered("!=", r, f)), IXC)])
     return iv(c, fmt, b.select(ok, r, lo))
 
 
@@ -644,7 +892,8 @@ def fcompare(c, fmt, x, y, signal_all, cond=None):
             inv = flags[3]
         else:
             inv = eb.or_(is_snan(e, fmt, fx), is_snan(e, fmt, fy))
-        fpsr_raise(e, [(eb.and_(cnd, inv), IOC)])
+        fpsr_raise(e, [(eb.and_(cnd, inv), IOC),
+                       (eb.and_(cnd, input_denormal(e, fmt, [p, q])), IDC)])
         return flags
     name = f"emu_fp_cmp{'e' if signal_all else ''}_{fmt.tag}"
     args = [x, y, const(I1, 1) if cond is None else cond]
@@ -655,9 +904,14 @@ def fcompare(c, fmt, x, y, signal_all, cond=None):
 
 def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
     """FPToFixed: round in `mode` (None = FPCR.RMode), saturate, NaN -> 0,
-    IOC on NaN or overflow.  x is integer bits (scalar or vector); result
-    has integer type ity (scalar) or a vector of it.  In-range values with
-    FZ clear take the fast path (no FPSR update)."""
+    IOC on NaN or overflow, else IXC when inexact.  x is integer bits
+    (scalar or vector); result has integer type ity (scalar) or a vector of
+    it.  In-range values with FZ clear take the fast path, whose only FPSR
+    update is IXC (the rounding intrinsics and the conversion of an
+    integral value raise no host flag, so IXC is explicit).  Fixed point
+    (fbits): values too large for the scaling multiply to stay finite go
+    to the helper before it runs (its overflow would raise host OE/PE);
+    the helper discards the host flags of its own operations."""
     b = c.b
     n = ity.width
     oty = like(x.type, ity)
@@ -672,17 +926,32 @@ def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
         r = round_float(cx, f, mode)
         res = intrinsic(cx, f"llvm.{sat}.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
         ok = cb.and_(cb.fcmp_ordered(">=", r, K(r.type, lo)), cb.fcmp_ordered("<", r, K(r.type, hi)))
+        inexact = cb.and_(ok, cb.fcmp_ordered("!=", r, f))
+        return res, ok, inexact
+
+    def fast_fn():
+        res, ok, inexact = convert(c, x)
+        fpsr_raise(c, [(inexact, IXC)])
         return res, ok
-    fast, ok = convert(c, x)
-    need = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, b.not_(ok)))
+
+    pre = fpcr_bit(c, FPCR_FZ)
+    if fbits:
+        f = fv(c, fmt, x)
+        small = b.fcmp_ordered("<", ucall(c, "fabs", f), K(f.type, 2.0 ** (66 - fbits)))
+        pre = b.or_(pre, any_true(c, b.not_(small)))
 
     def body(e, v):
-        res, ok2 = convert(e, flush(e, fmt, v))
-        fpsr_raise(e, [(e.b.not_(ok2), IOC)])
+        eb = e.b
+        slot = _helper_slot(e)
+        m0 = read_mxcsr(eb, e.module, slot)
+        res, ok2, inexact = convert(e, flush(e, fmt, v))
+        write_mxcsr(eb, e.module, slot, m0)
+        fpsr_raise(e, [(e.b.not_(ok2), IOC), (inexact, IXC), (input_denormal(e, fmt, [v]), IDC)])
         return res
     name = (f"emu_fp_cvt{'u' if unsigned else 's'}{'I' if mode is None else mode}"
             f"_{fbits}_{tsuf(oty)}_{tsuf(x.type)}")
-    return fast_or_slow(c, need, fast, lambda: out_of_line(c, name, oty, [x], body))
+    return guarded(c, pre, fast_fn, lambda fast: any_true(c, b.not_(fast[1])),
+                   lambda: (out_of_line(c, name, oty, [x], body), K(like(x.type, I1), 1)))[0]
 
 
 def int_to_fp(c, fmt, v, unsigned, fbits=0):
@@ -767,7 +1036,18 @@ def _to_half(c, src, x, rm=None):
         up = pick(up, b.and_(inexact, b.not_(neg)), b.and_(inexact, neg), no)
         ovf = b.select(b.or_(pick(yes, b.not_(neg), neg, no), is_inf(c, src, x)), ovf, k(0x7BFF))
     h = b.add(b.add(base, q), b.zext(up, w))
-    h = b.select(b.icmp_signed(">", e, k(15)), ovf, h)
+    big = b.icmp_signed(">", e, k(15))
+    # ARM flags: overflow (exponent too large before or after rounding, not
+    # an infinity), inexact (bits lost, or overflow), underflow (tiny before
+    # rounding and inexact; FZ does not apply to half precision results)
+    lost = b.icmp_unsigned("!=", rem, k(0))
+    nonzero = b.icmp_unsigned("!=", b.and_(x, K(t, ~src.sign)), K(t, 0))
+    finite = b.not_(is_inf(c, src, x))
+    overflow = b.and_(finite, b.or_(big, b.icmp_unsigned(">=", h, k(0x7C00))))
+    inexact = b.or_(b.and_(b.not_(big), lost), overflow)
+    underflow = b.and_(b.and_(b.not_(normal), nonzero), lost)
+    c.half_flags = [(overflow, OFC), (inexact, IXC), (underflow, UFC)]
+    h = b.select(big, ovf, h)
     return b.or_(b.shl(sign, K(sign.type, 15)), b.trunc(h, sign.type))
 
 
@@ -789,29 +1069,34 @@ def _from_half(c, dst, h):
 
 def _fcvt_full(c, src, dst, v):
     b = c.b
+    flags = []
     if src.bits != 16:
+        flags.append((input_denormal(c, src, [v]), IDC))
         v = flush(c, src, v)
     isnan, issnan, _ = process_nan1(c, src, v)
     if src.bits == 16:
         r = _from_half(c, dst, v)
     elif dst.bits == 16:
         r = _to_half(c, src, v, rmode_bits(c))
+        flags += [(b.and_(b.not_(isnan), cond), bit) for cond, bit in c.half_flags]
     elif src.bits > dst.bits:
-        r = under_rmode(c, lambda: convert(c, "fptrunc", fv(c, src, v), like(v.type, dst.fty)))
-        r = flush(c, dst, iv(c, dst, r))
+        r, hostflags = rounded_with_flags(
+            c, dst, lambda: iv(c, dst, convert(c, "fptrunc", fv(c, src, v),
+                                               like(v.type, dst.fty))))
+        fpsr_or(c, hostflags)
     else:
         r = iv(c, dst, b.fpext(fv(c, src, v), like(v.type, dst.fty)))
     nan = _nan_convert(c, src, dst, v)
     nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
-    fpsr_raise(c, [(issnan, IOC)])
+    fpsr_raise(c, [(issnan, IOC)] + flags)
     return b.select(isnan, nan, r)
 
 
 def fcvt(c, src, dst, x):
     """FPConvert between formats (narrowing rounds in FPCR.RMode; ARM NaN
-    rules); x is integer bits, scalar or vector.  S <-> D of a non-NaN with
-    FZ clear (and RMode 0 when narrowing) is the host conversion;
-    everything else is out of line."""
+    rules; flags as ARM); x is integer bits, scalar or vector.  S <-> D of
+    a non-NaN with FZ clear (and RMode 0 when narrowing) is the host
+    conversion (host flags: PE/OE/UE); everything else is out of line."""
     b = c.b
     rty = like(x.type, dst.ity)
     name = f"emu_fp_fcvt_{tsuf(x.type)}_{tsuf(rty)}"
@@ -820,33 +1105,67 @@ def fcvt(c, src, dst, x):
         return out_of_line(c, name, rty, [x], lambda e, v: _fcvt_full(e, src, dst, v))
     if 16 in (src.bits, dst.bits):
         return slow()
-    f = fv(c, src, x)
-    conv = b.fptrunc if src.bits > dst.bits else b.fpext
-    fast = iv(c, dst, conv(f, like(x.type, dst.fty)))
+    def conv(f, ty):
+        return convert(c, "fptrunc", f, ty) if src.bits > dst.bits else b.fpext(f, ty)
     mask = FPCR_FZ | (RMODE_MASK if src.bits > dst.bits else 0)
-    need = b.or_(fpcr_bit(c, mask), any_true(c, is_nan(c, src, x)))
-    return fast_or_slow(c, need, fast, slow)
+    return guarded(c, fpcr_bit(c, mask),
+                   lambda: iv(c, dst, conv(fv(c, src, x), like(x.type, dst.fty))),
+                   lambda fast: any_true(c, is_nan(c, src, x)), slow)
 
 
-def fcvt_round_odd(c, x):
-    """FCVTXN: double -> single with round-to-odd (scalar or vector bits)."""
+def _round_odd(c, x):
+    """FCVTXN core: double bits x (not flushed) -> single bits, round to
+    odd (the host conversion, then the odd adjustment); NaN rules applied."""
     b = c.b
     src, dst = FMT[64], FMT[32]
-    x = flush(c, src, x)
     isnan, issnan, _ = process_nan1(c, src, x)
     f = fv(c, src, x)
-    r = b.fptrunc(f, like(x.type, dst.fty))
+    r = convert(c, "fptrunc", f, like(x.type, dst.fty))
     back = b.fpext(r, f.type)
     rb = iv(c, dst, r)
     exact = b.fcmp_ordered("==", back, f)
     away = b.fcmp_ordered(">", ucall(c, "fabs", back), ucall(c, "fabs", f))
     trunc = b.select(away, b.sub(rb, K(rb.type, 1)), rb)
     r = b.select(exact, rb, b.or_(trunc, K(rb.type, 1)))
-    r = flush(c, dst, r)
     nan = _nan_convert(c, src, dst, x)
     nan = b.select(fpcr_bit(c, FPCR_DN), K(nan.type, dst.dnan), nan)
     fpsr_raise(c, [(issnan, IOC)])
-    return b.select(isnan, nan, r)
+    return b.select(isnan, nan, r), exact
+
+
+def fcvt_round_odd(c, x):
+    """FCVTXN: double -> single with round-to-odd (scalar or vector bits).
+    FZ clear: inline, IXC/UFC/OFC from the host conversion.  FZ set: out
+    of line, flags explicit (the host's are discarded): IDC for a flushed
+    input, a result tiny before rounding flushed with UFC (no IXC), IXC
+    when inexact, OFC when |x| >= 2**128."""
+    src, dst = FMT[64], FMT[32]
+
+    def body(e, v):
+        eb = e.b
+        slot = _helper_slot(e)
+        m0 = read_mxcsr(eb, e.module, slot)
+        idc = input_denormal(e, src, [v])
+        v = flush(e, src, v)
+        r, exact = _round_odd(e, v)
+        write_mxcsr(eb, e.module, slot, m0)
+        a = abs_bits(e, src, v)
+        tiny = eb.and_(eb.icmp_unsigned("<", a, K(v.type, 0x3810000000000000)),   # 2**-126
+                       eb.icmp_unsigned("!=", a, K(v.type, 0)))
+        finite = eb.icmp_unsigned("<", a, K(v.type, src.inf))
+        big = eb.and_(finite, eb.icmp_unsigned(">=", a, K(v.type, 0x47F0000000000000)))  # 2**128
+        fz = fpcr_bit(e, FPCR_FZ)
+        vfz = eb.select(fz, K(like(v.type, I1), 1), K(like(v.type, I1), 0)) \
+            if isinstance(v.type, ir.VectorType) else fz
+        flushed = eb.and_(tiny, vfz)
+        inexact = eb.and_(eb.not_(exact), finite)
+        fpsr_raise(e, [(idc, IDC), (eb.and_(tiny, eb.or_(vfz, inexact)), UFC),
+                       (eb.and_(inexact, eb.not_(flushed)), IXC), (big, OFC)])
+        return eb.select(flushed, eb.and_(r, K(r.type, dst.sign)), r)
+    rty = like(x.type, dst.ity)
+    name = f"emu_fp_fcvtxn_{tsuf(x.type)}"
+    return guarded(c, fpcr_bit(c, FPCR_FZ), lambda: _round_odd(c, x)[0], lambda fast: None,
+                   lambda: out_of_line(c, name, rty, [x], body))
 
 
 def vfp_expand_imm(imm8, bits):
@@ -906,9 +1225,9 @@ def _fmov_reg(c, fmt, x):
     return x
 
 
-def _frint_k(mode):
+def _frint_k(mode, exact=False):
     def k(c, fmt, x):
-        return frint(c, fmt, x, mode)
+        return frint(c, fmt, x, mode, exact)
     return k
 
 
@@ -923,7 +1242,7 @@ DP1 = [   # (name, opcode, kernel): 0001 1110 type 1 opcode(6) 10000 Rn Rd
     ("FNEG", 0b000010, neg_bits), ("FSQRT", 0b000011, fsqrt),
     ("FRINTN", 0b001000, _frint_k(RN)), ("FRINTP", 0b001001, _frint_k(RP)),
     ("FRINTM", 0b001010, _frint_k(RM)), ("FRINTZ", 0b001011, _frint_k(RZ)),
-    ("FRINTA", 0b001100, _frint_k(RA)), ("FRINTX", 0b001110, _frint_k(None)),
+    ("FRINTA", 0b001100, _frint_k(RA)), ("FRINTX", 0b001110, _frint_k(None, True)),
     ("FRINTI", 0b001111, _frint_k(None)),
     ("FRINT32Z", 0b010000, _frint_n_k(RZ, 32)), ("FRINT32X", 0b010001, _frint_n_k(None, 32)),
     ("FRINT64Z", 0b010010, _frint_n_k(RZ, 64)), ("FRINT64X", 0b010011, _frint_n_k(None, 64)),
@@ -1102,10 +1421,12 @@ def FJCVTZS(c, n, d):
     """FJCVTZS Wd, Dn (FEAT_JSCVT): JavaScript ToInt32 -- truncate, keep the
     low 32 bits of the integer (any magnitude); NaN/inf give 0.  NZCV =
     0:Z:00 with Z = exact, in int32 range and not -0.0.  IOC on NaN or out
-    of range (FPSR.IXC is not maintained, see KNOWN LIMITATIONS)."""
+    of range, else IXC when inexact; IDC for an input flushed by FZ."""
     b = c.b
     fmt = FMT[64]
-    x = flush(c, fmt, vlo(c, n, 64))
+    x = vlo(c, n, 64)
+    idc = input_denormal(c, fmt, [x])
+    x = flush(c, fmt, x)
     k = lambda v: const(I64, v)         # noqa: E731
     sign = b.icmp_signed("<", x, k(0))
     exp = b.and_(b.lshr(x, k(52)), k(0x7FF))
@@ -1131,6 +1452,6 @@ def FJCVTZS(c, n, d):
     in_range = b.and_(in_range, b.not_(special))
     negzero = b.icmp_unsigned("==", x, k(1 << 63))
     z = b.and_(b.and_(exact, in_range), b.not_(negzero))
-    fpsr_raise(c, [(b.not_(in_range), IOC)])
+    fpsr_raise(c, [(b.not_(in_range), IOC), (b.and_(in_range, b.not_(exact)), IXC), (idc, IDC)])
     c.set_x(d, b.and_(val, k(0xFFFFFFFF)))
     c.set_nzcv(const(I1, 0), z, const(I1, 0), const(I1, 0))

@@ -6,9 +6,15 @@ hints (NOP, YIELD, BTI, PAC hints without PAC), barriers as fences, CLREX,
 DC ZVA (64-byte zeroing), cache maintenance as no-ops (DC CVAU/CVAC/
 CIVAC, DC CVAP and CVADP of HWCAP DCPOP/DCPODP, IC IVAU; unlike hardware
 they do not fault on an unmapped address), SB (HWCAP SB) as no effect.
-Unknown system registers are undefined (SIGILL)."""
+Unknown system registers are undefined (SIGILL).
+
+FPSR: IXC, UFC and OFC live in the host's sticky MXCSR flags while compiled
+code runs (translator/dispatcher.py folds them into state.fpsr when it
+returns to Python), so MRS FPSR reads state.fpsr | the mapped live flags
+and MSR FPSR writes state.fpsr and clears the live flags."""
 from .. import irtext as ir
 
+from ..dispatcher import read_mxcsr, write_mxcsr, mxcsr_to_fpsr, MXCSR_FLAGS
 from ..lifter import I1, I32, I64, I128, const
 from ..patterns import pattern
 
@@ -97,6 +103,30 @@ def _counter_ns(c):
     return c.b.call(fn, [])
 
 
+def _mxcsr_helper(c, name, clear):
+    """Call the module-internal helper `name`: returns the FPSR bits of the
+    live MXCSR flags (clear=False) or clears them (clear=True).  A call,
+    not inline stmxcsr/ldmxcsr: LLVM treats ordinary FP arithmetic as free
+    of side effects and could schedule it across an inline MXCSR access,
+    but not across a call (a scheduling boundary)."""
+    m = c.module
+    fn = m.globals.get(name)
+    if fn is None:
+        fn = ir.Function(m, ir.FunctionType(ir.VoidType() if clear else I32, []), name)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("nounwind")
+        b = ir.IRBuilder(fn.append_basic_block())
+        slot = b.alloca(I32)
+        mx = read_mxcsr(b, m, slot)
+        if clear:
+            write_mxcsr(b, m, slot, b.and_(mx, const(I32, ~MXCSR_FLAGS)))
+            b.ret_void()
+        else:
+            b.ret(mxcsr_to_fpsr(b, mx))
+    return c.b.call(fn, [])
+
+
 @pattern("MRS", "110101010011sssssssssssssssttttt")
 def MRS(c, s, t):
     """MRS Xt, <sysreg>."""
@@ -107,8 +137,12 @@ def MRS(c, s, t):
         val = const(I64, 0)
         for bit, f in ((31, n), (30, z), (29, cc), (28, v)):
             val = b.or_(val, b.shl(b.zext(f, I64), const(I64, bit)))
-    elif r in (FPCR, FPSR):
-        val = c.b.zext(c.load_field("fpcr" if r == FPCR else "fpsr", I32), I64)
+    elif r == FPCR:
+        val = c.b.zext(c.load_field("fpcr", I32), I64)
+    elif r == FPSR:
+        b = c.b
+        live = _mxcsr_helper(c, "emu_fpsr_live", False)
+        val = b.zext(b.or_(c.load_field("fpsr", I32), live), I64)
     elif r == TPIDR_EL0:
         val = c.load_field("tpidr", I64)
     elif r == TPIDRRO_EL0:
@@ -134,6 +168,7 @@ def MSR_reg(c, s, t):
         c.store_field("fpcr", b.trunc(v, I32))
     elif r == FPSR:
         c.store_field("fpsr", b.trunc(v, I32))
+        _mxcsr_helper(c, "emu_fpsr_clear_live", True)
     elif r == TPIDR_EL0:
         c.store_field("tpidr", v)
     else:
