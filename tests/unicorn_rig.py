@@ -5,32 +5,55 @@ machine states, running both engines from the same state until the BRK #0
 after the code, and a full comparison of X0-X30, SP, PC, NZCV, V0-V31,
 FPCR/FPSR (when asked) and the data pages.  Semantics tests in
 tests/test_isa_*.py build on `check`.
+
+Speed (hundreds of states per form in the default run): one Unicorn
+instance per process, its memory mapped once; each case restores the CPU
+context saved when it was made (so nothing - registers, PSTATE, the
+exclusive monitor - leaks from one case into the next), writes the
+registers in one batch call and the data/stack pages, and rewrites the code
+region only when the code differs from what is there (checked after every
+run, so code that stores into its own page is rewritten for the next
+case).  The JIT side (emu/snippet.py) keeps the translation and the page
+mappings across states of the same code.
 """
+import ctypes
 import random
+import struct
 
 import keystone
 import unicorn
 import unicorn.arm64_const as U
+from unicorn.unicorn_py3.unicorn import uclib
 
 from emu.cpustate import ExitReason
-from emu.snippet import run_snippet, CODE_BASE, BRK0
+from emu.snippet import run_snippet, get_vregs, CODE_BASE, BRK0
 
 DATA_BASE = 0x200000          # two RW pages of random bytes
 DATA_SIZE = 0x2000
 STACK_BASE = 0x300000         # SP points into the middle of this page pair
 STACK_SIZE = 0x2000
+CODE_SIZE = 0x10000
+M64 = 0xFFFFFFFFFFFFFFFF
 
+# 0, 1, -1 and the signed/unsigned extremes of every width (8, 16, 32, 64), also
+# sign-extended, plus shift-sized values.
 EDGE64 = [0, 1, 2, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF,
-          0xFFFFFFFF, 0x80000000, 0x7FFFFFFF, 0x100000000, 0xFFFFFFFF00000000, 63, 64, 31, 32]
+          0xFFFFFFFF, 0x80000000, 0x7FFFFFFF, 0x100000000, 0xFFFFFFFF00000000, 63, 64, 31, 32,
+          0xFFFFFFFF80000000, 0x8000000000000001, 0xFFFFFFFFFFFFFFFE,
+          0x7F, 0x80, 0xFF, 0xFFFFFFFFFFFFFF80, 0x7FFF, 0x8000, 0xFFFF, 0xFFFFFFFFFFFF8000]
 
 _ks = keystone.Ks(keystone.KS_ARCH_ARM64, keystone.KS_MODE_LITTLE_ENDIAN)
+_asm_cache = {}
 
 
 def asm(text, addr=CODE_BASE):
     """Assemble with keystone -> list of u32 words."""
-    enc, _ = _ks.asm(text, addr)
-    b = bytes(enc)
-    return [int.from_bytes(b[i:i + 4], "little") for i in range(0, len(b), 4)]
+    key = (text, addr)
+    if key not in _asm_cache:
+        enc, _ = _ks.asm(text, addr)
+        b = bytes(enc)
+        _asm_cache[key] = [int.from_bytes(b[i:i + 4], "little") for i in range(0, len(b), 4)]
+    return list(_asm_cache[key])
 
 
 def random_state(rng, data_regs=(), edge_prob=0.3):
@@ -55,47 +78,103 @@ def random_state(rng, data_regs=(), edge_prob=0.3):
     }
 
 
+def _xid(n):
+    return U.UC_ARM64_REG_X0 + n if n < 29 else (U.UC_ARM64_REG_X29 if n == 29 else U.UC_ARM64_REG_X30)
+
+
+# Batch register lists: scalars in 8-byte slots, Q registers in 16-byte slots after them.
+_W_IDS = [_xid(n) for n in range(31)] + [U.UC_ARM64_REG_SP, U.UC_ARM64_REG_NZCV,
+                                         U.UC_ARM64_REG_FPCR, U.UC_ARM64_REG_FPSR]
+_R_IDS = [_xid(n) for n in range(31)] + [U.UC_ARM64_REG_SP, U.UC_ARM64_REG_PC,
+                                         U.UC_ARM64_REG_NZCV, U.UC_ARM64_REG_FPSR]
+_NS = len(_W_IDS)
+assert len(_R_IDS) == _NS
+_SLOTS = struct.Struct(f"<{_NS}Q64Q")
+
+
+class _Engine:
+    """The process's Unicorn instance and its batch buffers."""
+
+    def __init__(self):
+        uc = self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
+        try:
+            uc.ctl_set_cpu_model(unicorn.arm64_const.UC_CPU_ARM64_MAX)
+        except Exception:
+            pass
+        uc.mem_map(CODE_BASE, CODE_SIZE)
+        uc.mem_map(DATA_BASE, DATA_SIZE)
+        uc.mem_map(STACK_BASE, STACK_SIZE)
+        # enable FP/SIMD at EL0 (CPACR_EL1.FPEN = 3)
+        uc.reg_write(U.UC_ARM64_REG_CPACR_EL1, 3 << 20)
+        self.ctx = uc.context_save()
+        self.image = None                  # the code region's bytes as last written
+        self.handle = uc._uch
+        self.bufs = []
+        for ids in (_W_IDS, _R_IDS):
+            buf = (ctypes.c_uint64 * (_NS + 64))()
+            base = ctypes.addressof(buf)
+            reglist = (ctypes.c_int * (_NS + 32))(*ids, *range(U.UC_ARM64_REG_Q0, U.UC_ARM64_REG_Q0 + 32))
+            ptrs = (ctypes.c_void_p * (_NS + 32))(*[base + 8 * i for i in range(_NS)],
+                                                   *[base + 8 * _NS + 16 * n for n in range(32)])
+            self.bufs.append((buf, reglist, ptrs))
+
+    def run(self, words, st, fpcr):
+        uc = self.uc
+        code = b"".join((w & 0xFFFFFFFF).to_bytes(4, "little") for w in list(words) + [BRK0])
+        image = code + bytes(CODE_SIZE - len(code))
+        if image != self.image:
+            uc.mem_write(CODE_BASE, image)
+            uc.ctl_remove_cache(CODE_BASE, CODE_BASE + CODE_SIZE)
+            self.image = image
+        uc.context_restore(self.ctx)
+        uc.mem_write(DATA_BASE, st["data"])
+        uc.mem_write(STACK_BASE, st["stack"])
+        regs = st["regs"]
+        x = [regs.get(n, 0) & M64 for n in range(31)]
+        q = []
+        for n in range(32):
+            v = st["vregs"].get(n, 0)
+            q.append(v & M64)
+            q.append((v >> 64) & M64)
+        buf, reglist, ptrs = self.bufs[0]
+        _SLOTS.pack_into(buf, 0, *x, st["sp"] & M64, st["nzcv"] & 0xFFFFFFFF, fpcr & 0xFFFFFFFF, 0, *q)
+        status = uclib.uc_reg_write_batch(self.handle, reglist, ptrs, _NS + 32)
+        if status != unicorn.UC_ERR_OK:
+            raise unicorn.UcError(status)
+        err = None
+        try:
+            uc.emu_start(CODE_BASE, CODE_BASE + 4 * len(words), count=10000)
+        except unicorn.UcError as e:
+            err = e
+        buf, reglist, ptrs = self.bufs[1]
+        status = uclib.uc_reg_read_batch(self.handle, reglist, ptrs, _NS + 32)
+        if status != unicorn.UC_ERR_OK:
+            raise unicorn.UcError(status)
+        s = _SLOTS.unpack_from(buf, 0)
+        # a store into the code region: rewrite it before the next case
+        if bytes(uc.mem_read(CODE_BASE, CODE_SIZE)) != image:
+            self.image = None
+        return {
+            "x": list(s[:31]),
+            "sp": s[31],
+            "pc": s[32],
+            "nzcv": s[33] & 0xF0000000,
+            "v": [s[_NS + 2 * n] | (s[_NS + 2 * n + 1] << 64) for n in range(32)],
+            "fpsr": s[34] & 0xFFFFFFFF,
+            "data": bytes(uc.mem_read(DATA_BASE, DATA_SIZE)),
+            "stack": bytes(uc.mem_read(STACK_BASE, STACK_SIZE)),
+            "error": err,
+        }
+
+
+_engine = None
+
+
 def run_unicorn(words, st, fpcr=0):
-    uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
-    try:
-        uc.ctl_set_cpu_model(unicorn.arm64_const.UC_CPU_ARM64_MAX)
-    except Exception:
-        pass
-    code = b"".join(w.to_bytes(4, "little") for w in list(words) + [BRK0])
-    uc.mem_map(CODE_BASE, 0x10000)
-    uc.mem_write(CODE_BASE, code)
-    uc.mem_map(DATA_BASE, DATA_SIZE)
-    uc.mem_write(DATA_BASE, st["data"])
-    uc.mem_map(STACK_BASE, STACK_SIZE)
-    uc.mem_write(STACK_BASE, st["stack"])
-    # enable FP/SIMD at EL0 (CPACR_EL1.FPEN = 3)
-    uc.reg_write(U.UC_ARM64_REG_CPACR_EL1, 3 << 20)
-    for n, v in st["regs"].items():
-        uc.reg_write(U.UC_ARM64_REG_X0 + n if n < 29 else (U.UC_ARM64_REG_X29 if n == 29 else U.UC_ARM64_REG_X30), v)
-    for n, v in st["vregs"].items():
-        uc.reg_write(U.UC_ARM64_REG_Q0 + n, v)
-    uc.reg_write(U.UC_ARM64_REG_SP, st["sp"])
-    uc.reg_write(U.UC_ARM64_REG_NZCV, st["nzcv"])
-    uc.reg_write(U.UC_ARM64_REG_FPCR, fpcr)
-    uc.reg_write(U.UC_ARM64_REG_FPSR, 0)
-    end = CODE_BASE + 4 * len(words)
-    err = None
-    try:
-        uc.emu_start(CODE_BASE, end, count=10000)
-    except unicorn.UcError as e:
-        err = e
-    out = {
-        "x": [uc.reg_read(U.UC_ARM64_REG_X0 + n if n < 29 else (U.UC_ARM64_REG_X29 if n == 29 else U.UC_ARM64_REG_X30)) for n in range(31)],
-        "sp": uc.reg_read(U.UC_ARM64_REG_SP),
-        "pc": uc.reg_read(U.UC_ARM64_REG_PC),
-        "nzcv": uc.reg_read(U.UC_ARM64_REG_NZCV) & 0xF0000000,
-        "v": [uc.reg_read(U.UC_ARM64_REG_Q0 + n) for n in range(32)],
-        "fpsr": uc.reg_read(U.UC_ARM64_REG_FPSR),
-        "data": bytes(uc.mem_read(DATA_BASE, DATA_SIZE)),
-        "stack": bytes(uc.mem_read(STACK_BASE, STACK_SIZE)),
-        "error": err,
-    }
-    return out
+    global _engine
+    if _engine is None:
+        _engine = _Engine()
+    return _engine.run(words, st, fpcr)
 
 
 def run_jit(words, st, fpcr=0):
@@ -107,7 +186,7 @@ def run_jit(words, st, fpcr=0):
         "sp": cpu.sp,
         "pc": cpu.pc,
         "nzcv": cpu.nzcv,
-        "v": [cpu.get_v(n) for n in range(32)],
+        "v": get_vregs(cpu),
         "fpsr": cpu.fpsr,
         "data": mem.read(DATA_BASE, DATA_SIZE),
         "stack": mem.read(STACK_BASE, STACK_SIZE),
