@@ -53,7 +53,7 @@ FINGERPRINT = ("translator/patterns.py", "translator/isa/*.py", "translator/lift
                "tests/coverage_plugin.py", "harness/risu.py") + ISA_TESTS
 ATTEMPTS = 3               # test runs, when the sources change while the tests run
 # Environment knobs that change how many cases a test runs, with the value the ledger uses.
-KNOBS = {"EMU_FUZZ_CASES": "30"}
+KNOBS = {"EMU_FUZZ_CASES": "300"}
 
 FORM_SAMPLES = 12          # random encodings per form for the "lifted" column
 GAP_SAMPLES = 2000         # random words per top-level encoding group

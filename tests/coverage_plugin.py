@@ -48,6 +48,23 @@ class _Item:
         self.words = {}          # form key -> set of distinct words
 
     def case(self, words):
+        for k, ws in _forms_of(tuple(words)).items():
+            self.cases[k] = self.cases.get(k, 0) + 1
+            self.words.setdefault(k, set()).update(ws)
+
+    def record(self):
+        return {"slow": self.slow, "outcome": self.outcome,
+                "forms": {k: [self.cases[k], sorted(self.words[k])] for k in sorted(self.cases)}}
+
+
+_decoded = {}
+
+
+def _forms_of(words):
+    """form key -> words of that form in `words` (cached: a check runs the same words for
+    hundreds of states)."""
+    keys = _decoded.get(words)
+    if keys is None:
         import translator.jit  # noqa: F401  (the whole decode table, whatever the import order)
         from translator import patterns
         keys = {}
@@ -55,13 +72,8 @@ class _Item:
             pat, _ = patterns.decode(w & 0xFFFFFFFF)
             if pat is not None:
                 keys.setdefault(ledger.form_key(pat), set()).add(w & 0xFFFFFFFF)
-        for k, ws in keys.items():
-            self.cases[k] = self.cases.get(k, 0) + 1
-            self.words.setdefault(k, set()).update(ws)
-
-    def record(self):
-        return {"slow": self.slow, "outcome": self.outcome,
-                "forms": {k: [self.cases[k], sorted(self.words[k])] for k in sorted(self.cases)}}
+        _decoded[words] = keys
+    return keys
 
 
 def _patch():

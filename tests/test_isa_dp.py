@@ -16,7 +16,6 @@ from the ARM pseudocode, the published CRC-32/CRC-32C check values, zlib),
 so a bug shared with Unicorn's QEMU cannot hide.
 """
 import itertools
-import os
 import random
 import zlib
 
@@ -24,9 +23,9 @@ import pytest
 
 from emu.cpustate import ExitReason
 from emu.snippet import run_snippet, CODE_BASE
-from tests.unicorn_rig import asm, check
+from tests.unicorn_rig import asm, check, CASES
 
-FUZZ = int(os.environ.get("EMU_FUZZ_CASES", "30"))
+FUZZ = CASES                        # EMU_FUZZ_CASES, default 300
 SWEEP = max(2, FUZZ // 10)          # cases per sequence in raw-encoding sweeps
 M64 = (1 << 64) - 1
 
@@ -374,8 +373,8 @@ def test_adr_adrp():
         imms = (0, 4, -4, 0xFFFFF, -0x100000, 0x123, -0x777, 3)
         words = [_adr_word(op, imm, 4 + k) for k, imm in enumerate(imms)]
         runs_clean(words)
-        check(words, cases=2)
-    check("adr x4, fwd; nop; fwd: nop; back: nop; adr x5, back", cases=2)
+        check(words, cases=FUZZ)
+    check("adr x4, fwd; nop; fwd: nop; back: nop; adr x5, back", cases=FUZZ)
 
 
 DP_IMM = {
@@ -490,7 +489,7 @@ CONDS = ["eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc",
 def test_b_cond(cc):
     """B.cond under all 16 NZCV values."""
     runs_clean(f"b.{cc} skip; movz x0, #1; skip: nop")
-    check(f"b.{cc} skip; movz x0, #1; skip: nop", cases=16, state_hook=nzcv_cycle())
+    check(f"b.{cc} skip; movz x0, #1; skip: nop", cases=FUZZ, state_hook=nzcv_cycle())
 
 
 BRANCHES = {
@@ -510,7 +509,7 @@ BRANCHES = {
 @pytest.mark.parametrize("form", BRANCHES)
 def test_branch(form):
     runs_clean(BRANCHES[form])
-    check(BRANCHES[form], cases=2)
+    check(BRANCHES[form], cases=FUZZ)
 
 
 CBZ_TBZ = {

@@ -13,7 +13,6 @@ output is checked against capstone's disassembly.  Precise faults, the
 alignment policy and the exclusive monitor's status results are checked on
 the JIT alone with emu.snippet.run_snippet.
 """
-import os
 import random
 
 import pytest
@@ -21,9 +20,8 @@ import pytest
 from emu.cpustate import ExitReason
 from emu.snippet import run_snippet, CODE_BASE
 from translator.decoder import capstone_view
-from tests.unicorn_rig import check, asm, DATA_BASE, STACK_BASE
+from tests.unicorn_rig import check, asm, DATA_BASE, STACK_BASE, CASES
 
-CASES = int(os.environ.get("EMU_FUZZ_CASES", "30"))
 M64 = (1 << 64) - 1
 
 

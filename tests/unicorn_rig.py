@@ -17,6 +17,7 @@ case).  The JIT side (emu/snippet.py) keeps the translation and the page
 mappings across states of the same code.
 """
 import ctypes
+import os
 import random
 import struct
 
@@ -34,6 +35,9 @@ STACK_BASE = 0x300000         # SP points into the middle of this page pair
 STACK_SIZE = 0x2000
 CODE_SIZE = 0x10000
 M64 = 0xFFFFFFFFFFFFFFFF
+
+# Random states per form in a default run; EMU_FUZZ_CASES=N runs deeper (or shallower).
+CASES = int(os.environ.get("EMU_FUZZ_CASES", "300"))
 
 # 0, 1, -1 and the signed/unsigned extremes of every width (8, 16, 32, 64), also
 # sign-extended, plus shift-sized values.
@@ -56,25 +60,37 @@ def asm(text, addr=CODE_BASE):
     return list(_asm_cache[key])
 
 
-def random_state(rng, data_regs=(), edge_prob=0.3):
+def random_state(rng, data_regs=(), edge_prob=0.3, case=None):
     """A random register/flag state.  Registers in data_regs point into the
-    data pages (so loads and stores have somewhere to go)."""
+    data pages (so loads and stores have somewhere to go).
+
+    With `case` (the state's index in a check) below len(EDGE64), X registers sweep
+    the edge values instead: Xn = EDGE64[(case + 7n) % len], so every register sees
+    every edge value once in the first states of a check, NZCV walking all 16 values."""
     regs = {}
-    for n in range(31):
-        if rng.random() < edge_prob:
-            regs[n] = rng.choice(EDGE64)
-        else:
-            regs[n] = rng.getrandbits(64)
+    if case is not None and case < len(EDGE64):
+        L = len(EDGE64)
+        for n in range(31):
+            regs[n] = EDGE64[(case + 7 * n) % L]
+        nzcv = (case % 16) << 28
+    else:
+        for n in range(31):
+            if rng.random() < edge_prob:
+                regs[n] = rng.choice(EDGE64)
+            else:
+                regs[n] = rng.getrandbits(64)
+        nzcv = rng.getrandbits(4) << 28
     for n in data_regs:
         regs[n] = DATA_BASE + 0x800 + rng.randrange(0, 0x800) // 16 * 16
     vregs = {n: rng.getrandbits(128) for n in range(32)}
     return {
         "regs": regs,
         "vregs": vregs,
-        "nzcv": rng.getrandbits(4) << 28,
+        "nzcv": nzcv,
         "sp": STACK_BASE + 0x1000,
         "data": rng.randbytes(DATA_SIZE),
         "stack": rng.randbytes(STACK_SIZE),
+        "case": case,
     }
 
 
@@ -226,14 +242,15 @@ def compare(words, st, text="", fpcr=0, check_fpsr=False, check_v=True):
     return diffs
 
 
-def check(text_or_words, cases=50, seed=1, data_regs=(), fpcr=0, check_fpsr=False,
+def check(text_or_words, cases=None, seed=1, data_regs=(), fpcr=0, check_fpsr=False,
           state_hook=None):
     """Fuzz one instruction (or sequence) over `cases` random states; assert equal."""
     words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
     assert words, f"nothing assembled for {text_or_words!r}"
     rng = random.Random(f"{seed}:{text_or_words}")
+    cases = CASES if cases is None else cases
     for k in range(cases):
-        st = random_state(rng, data_regs)
+        st = random_state(rng, data_regs, case=k)
         if state_hook:
             state_hook(rng, st)
         diffs = compare(words, st, fpcr=fpcr, check_fpsr=check_fpsr)
