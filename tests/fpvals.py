@@ -10,7 +10,7 @@ import random
 import struct
 
 from emu.cpustate import ExitReason
-from tests.unicorn_rig import asm, random_state, run_unicorn, run_jit
+from tests.unicorn_rig import asm, random_state, run_unicorn, run_jit, termination
 
 from tests.unicorn_rig import CASES  # noqa: E402,F401  (EMU_FUZZ_CASES, default 300)
 
@@ -198,11 +198,9 @@ def int_hook(rng, st):
     _copy_neighbours(rng, st, 0.3)
 
 
-def _diff(u, j, fpsr_mask, fpcr=0):
-    diffs = []
-    if u["error"] is not None or j["reason"] != ExitReason.BRK:
-        if not (u["error"] is not None and j["reason"] != ExitReason.BRK):
-            diffs.append(f"termination: unicorn={u['error']} jit={j['reason']!r}")
+def _diff(u, j, fpsr_mask, fpcr=0, words=()):
+    diffs, stop = termination(words, u, j)
+    if stop:
         return diffs
     for n in range(31):
         if u["x"][n] != j["x"][n]:
@@ -232,5 +230,5 @@ def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=Non
             hook(rng, st)
         u = run_unicorn(words, st, fpcr)
         j = run_jit(words, st, fpcr)
-        diffs = _diff(u, j, fpsr_mask, fpcr)
+        diffs = _diff(u, j, fpsr_mask, fpcr, words)
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])

@@ -546,3 +546,48 @@ SYSTEM = {
 @pytest.mark.parametrize("form", SYSTEM)
 def test_system(form):
     fuzz(SYSTEM[form], hook=None)
+
+
+# -- exception-generating instructions and SYS (cache maintenance, DC ZVA) ----------------------
+# Unicorn's interrupt hook stops at the exception (tests/unicorn_rig.py `termination`): after
+# SVC both engines must stop past it, after BRK #imm, HLT and UDF at the instruction, with the
+# whole state equal.
+
+def _svc(imm):
+    return 0xD4000001 | (imm << 5)
+
+
+def _brk(imm):
+    return 0xD4200000 | (imm << 5)
+
+
+EXCEPTIONS = {
+    "svc": asm("add x0, x1, x2; mrs x4, nzcv") + [_svc(0)] + asm("add x3, x4, x5"),
+    "svc_imm": [_svc(0xFFFF)] + asm("movz x0, #1"),
+    "svc_after_flags": asm("adds x0, x1, x2; csinc x6, x1, x2, mi") + [_svc(0x1234)],
+    "brk_imm": asm("movz x0, #1") + [_brk(0x3E8)] + asm("movz x1, #2"),
+    "brk_max": asm("subs x3, x1, x2") + [_brk(0xFFFF)],
+    "brk_zero_early": asm("add x0, x1, x2") + [_brk(0)] + asm("movz x1, #2"),
+    "hlt": asm("eor x0, x1, x2") + [0xD4400000 | (7 << 5)] + asm("movz x1, #2"),
+    "hlt_max": [0xD4400000 | (0xFFFF << 5)],
+    "udf": asm("orr x0, x1, x2") + [0x00001234] + asm("movz x1, #2"),
+    "udf_zero": [0x00000000],
+}
+
+
+@pytest.mark.parametrize("form", EXCEPTIONS)
+def test_exception_instructions(form):
+    check(EXCEPTIONS[form], cases=FUZZ, state_hook=pairs_hook)
+
+
+SYS_OPS = {
+    # DC CVAU, IC IVAU, DC CIVAC, DC CVAC, DC CVAP, DC CVADP (no-ops for user code), DC ZVA
+    "cache_maintenance": asm("dc cvau, x2; ic ivau, x3; dc civac, x4; dc cvac, x5")
+                         + [0xD50B7C21, 0xD50B7D26, 0xD50B7520 | 7],
+    "dc_zva": asm("dc zva, x1; dc zva, x2; add x3, x1, #0x45; dc zva, x3; ldr x4, [x1]"),
+}
+
+
+@pytest.mark.parametrize("form", SYS_OPS)
+def test_sys(form):
+    check(SYS_OPS[form], cases=FUZZ, data_regs=(1, 2, 3, 4, 5, 6, 7))

@@ -122,6 +122,8 @@ class _Engine:
         uc.mem_map(STACK_BASE, STACK_SIZE)
         # enable FP/SIMD at EL0 (CPACR_EL1.FPEN = 3)
         uc.reg_write(U.UC_ARM64_REG_CPACR_EL1, 3 << 20)
+        self.trap = None
+        uc.hook_add(unicorn.UC_HOOK_INTR, self._on_exception)
         self.ctx = uc.context_save()
         self.image = None                  # the code region's bytes as last written
         self.handle = uc._uch
@@ -133,6 +135,11 @@ class _Engine:
             ptrs = (ctypes.c_void_p * (_NS + 32))(*[base + 8 * i for i in range(_NS)],
                                                    *[base + 8 * _NS + 16 * n for n in range(32)])
             self.bufs.append((buf, reglist, ptrs))
+
+    def _on_exception(self, uc, intno, _user):
+        """A CPU exception (SVC, BRK, UDEF, abort): stop there, as our JIT exits there."""
+        self.trap = (intno, uc.reg_read(U.UC_ARM64_REG_PC))
+        uc.emu_stop()
 
     def run(self, words, st, fpcr):
         uc = self.uc
@@ -158,6 +165,7 @@ class _Engine:
         if status != unicorn.UC_ERR_OK:
             raise unicorn.UcError(status)
         err = None
+        self.trap = None
         try:
             uc.emu_start(CODE_BASE, CODE_BASE + 4 * len(words), count=10000)
         except unicorn.UcError as e:
@@ -180,6 +188,7 @@ class _Engine:
             "data": bytes(uc.mem_read(DATA_BASE, DATA_SIZE)),
             "stack": bytes(uc.mem_read(STACK_BASE, STACK_SIZE)),
             "error": err,
+            "trap": self.trap,
         }
 
 
@@ -211,15 +220,44 @@ def run_jit(words, st, fpcr=0):
     }
 
 
+# QEMU exception numbers Unicorn passes to its interrupt hook, and the JIT exit that
+# corresponds to each: after either, the whole state is compared (PC at the BRK or the
+# undefined word, past the SVC).
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT = 1, 2, 3, 4, 7
+TRAP_OF = {ExitReason.SYSCALL: EXCP_SWI, ExitReason.BRK: EXCP_BKPT,
+           ExitReason.UNDEF: EXCP_UDEF, ExitReason.HLT: EXCP_UDEF}
+FAULTS = (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE, ExitReason.FAULT_EXEC, ExitReason.ALIGN)
+
+
+def termination(words, u, j):
+    """How the two engines stopped: (diffs, stop).  stop=False: compare the whole state
+    next (both reached the final BRK #0, or both took the same exception: SVC, BRK #imm,
+    an undefined instruction).  Memory and alignment faults agree when both engines fault
+    (Unicorn's PC after a memory fault is not precise, so nothing more is compared)."""
+    end = CODE_BASE + 4 * len(words)
+    j_done = j["reason"] == ExitReason.BRK and j["pc"] == end and j["info"] == 0
+    trap = u.get("trap")
+    u_done = u["error"] is None and trap is None
+    if j_done and u_done:
+        return [], False
+    if trap is not None and not j_done and TRAP_OF.get(j["reason"]) == trap[0]:
+        return [], False
+    if not j_done and j["reason"] in FAULTS and (
+            u["error"] is not None or (trap is not None and trap[0] in (EXCP_PREFETCH_ABORT,
+                                                                        EXCP_DATA_ABORT))):
+        return [], True
+    what = (f"exception {trap[0]} at {trap[1]:#x}" if trap is not None
+            else str(u["error"]) if u["error"] is not None else f"done at {u['pc']:#x}")
+    return [f"termination: unicorn {what}, jit {j['reason']!r} at {j['pc']:#x} "
+            f"info={j['info']:#x}"], True
+
+
 def compare(words, st, text="", fpcr=0, check_fpsr=False, check_v=True):
     """Run both engines; return a list of mismatch descriptions (empty = equal)."""
     u = run_unicorn(words, st, fpcr)
     j = run_jit(words, st, fpcr)
-    diffs = []
-    if u["error"] is not None or j["reason"] != ExitReason.BRK:
-        # Both must fault (or be undefined) together to agree.
-        if not (u["error"] is not None and j["reason"] != ExitReason.BRK):
-            diffs.append(f"termination: unicorn={u['error']} jit={j['reason']!r} info={j['info']:#x}")
+    diffs, stop = termination(words, u, j)
+    if stop:
         return diffs
     for n in range(31):
         if u["x"][n] != j["x"][n]:
