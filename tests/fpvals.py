@@ -11,6 +11,7 @@ import struct
 
 from emu.cpustate import ExitReason
 from tests.unicorn_rig import asm, random_state, run_unicorn, run_jit, termination
+from tests import unicorn_rig
 
 from tests.unicorn_rig import CASES  # noqa: E402,F401  (EMU_FUZZ_CASES, default 300)
 
@@ -232,3 +233,23 @@ def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=Non
         j = run_jit(words, st, fpcr)
         diffs = _diff(u, j, fpsr_mask, fpcr, words)
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])
+
+
+def check_qemu(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=None, seed=1):
+    """Like check_flags with qemu-aarch64 7.2 as the oracle (tests/unicorn_rig.py
+    run_qemu_batch): for forms Unicorn 2.1 cannot run.  All states go to one qemu process."""
+    words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
+    assert words, f"nothing assembled for {text_or_words!r}"
+    rng = random.Random(f"qemu:{seed}:{text_or_words}:{fpcr}")
+    states = []
+    for k in range(CASES if cases is None else cases):
+        st = random_state(rng, case=k)
+        if hook:
+            hook(rng, st)
+        states.append(st)
+    qs = unicorn_rig.run_qemu_batch(words, states, fpcr)
+    for k, (st, q) in enumerate(zip(states, qs)):
+        j = run_jit(words, st, fpcr)
+        diffs = _diff(q, j, fpsr_mask, fpcr, words)
+        assert not diffs, (f"{text_or_words!r} fpcr={fpcr:#x} case {k} (oracle qemu-aarch64): "
+                           + "; ".join(diffs[:6]))

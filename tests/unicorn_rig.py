@@ -195,6 +195,13 @@ class _Engine:
 _engine = None
 
 
+def unicorn_runs(words):
+    """Does Unicorn run `words` to the end from a plain state?  (A probe for the claim that a
+    form is beyond it; not a differential case.)"""
+    u = _Engine().run(words, random_state(random.Random(0)), 0)
+    return u["error"] is None and u["trap"] is None
+
+
 def run_unicorn(words, st, fpcr=0):
     global _engine
     if _engine is None:
@@ -293,3 +300,222 @@ def check(text_or_words, cases=None, seed=1, data_regs=(), fpcr=0, check_fpsr=Fa
             state_hook(rng, st)
         diffs = compare(words, st, fpcr=fpcr, check_fpsr=check_fpsr)
         assert not diffs, f"{text_or_words!r} case {k}: " + "; ".join(diffs[:6])
+
+
+# -- the second oracle: qemu-aarch64 7.2 ----------------------------------------------------------
+# For forms Unicorn 2.1 (QEMU 5) cannot run (FEAT_I8MM) or gets wrong.  A static AArch64 program
+# (QEMU_RUNNER_C, built with the cross compiler, cached) maps the code at CODE_BASE followed by
+# BRK #0 and the data/stack pages at DATA_BASE/STACK_BASE, reads states from stdin, loads every
+# register, runs the code and writes back the registers from the signal context of the signal
+# that ends the run (SIGTRAP at the final BRK is the normal end; SIGILL an undefined
+# instruction, SIGTRAP elsewhere a BRK #imm, SIGSEGV/SIGBUS a memory fault) and both pages.
+# One qemu process runs all the states of a check.  SVC would make a real system call in the
+# runner, so code holding SVC is refused.
+
+QEMU_RUNNER_C = r"""/* qemu-aarch64 state runner for tests/unicorn_rig.py (run_qemu_batch).
+   stdin: records {u32 ncode; u32 code[ncode] (ncode 0: same code as before);
+                   u64 x[31], sp, nzcv, fpcr; u64 v[64]; u8 data[8192]; u8 stack[8192]}
+   stdout: per record {u64 sig, pc, x[31], sp, nzcv, fpsr; u64 v[64]; u8 data[8192]; u8 stack[8192]}
+   The code runs at 0x10000 followed by BRK #0; every run ends in a signal (SIGTRAP at the
+   final BRK is the normal end) whose ucontext gives the registers. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define CODE_BASE 0x10000UL
+#define CODE_SIZE 0x10000UL
+#define DATA_BASE 0x200000UL
+#define STACK_BASE 0x300000UL
+#define PAGES 0x2000UL
+
+struct in_state { uint64_t x[31], sp, nzcv, fpcr, v[64]; };
+struct out_state { uint64_t sig, pc, x[31], sp, nzcv, fpsr, v[64]; };
+
+static struct in_state in;
+static struct out_state out;
+static sigjmp_buf back;
+static void (*enter)(const struct in_state *);
+
+void enter_guest(const struct in_state *s);
+__asm__(
+    ".globl enter_guest\n"
+    ".globl enter_guest_end\n"
+    "enter_guest:\n"
+    "  add x1, x0, #272\n"
+    "  ldp q0, q1, [x1, #0]\n   ldp q2, q3, [x1, #32]\n   ldp q4, q5, [x1, #64]\n"
+    "  ldp q6, q7, [x1, #96]\n  ldp q8, q9, [x1, #128]\n  ldp q10, q11, [x1, #160]\n"
+    "  ldp q12, q13, [x1, #192]\n ldp q14, q15, [x1, #224]\n ldp q16, q17, [x1, #256]\n"
+    "  ldp q18, q19, [x1, #288]\n ldp q20, q21, [x1, #320]\n ldp q22, q23, [x1, #352]\n"
+    "  ldp q24, q25, [x1, #384]\n ldp q26, q27, [x1, #416]\n ldp q28, q29, [x1, #448]\n"
+    "  ldp q30, q31, [x1, #480]\n"
+    "  ldr x1, [x0, #256]\n  msr nzcv, x1\n"
+    "  ldr x1, [x0, #264]\n  msr fpcr, x1\n"
+    "  msr fpsr, xzr\n"
+    "  ldr x1, [x0, #248]\n  mov sp, x1\n"
+    "  ldp x2, x3, [x0, #16]\n   ldp x4, x5, [x0, #32]\n   ldp x6, x7, [x0, #48]\n"
+    "  ldp x8, x9, [x0, #64]\n   ldp x10, x11, [x0, #80]\n ldp x12, x13, [x0, #96]\n"
+    "  ldp x14, x15, [x0, #112]\n ldp x16, x17, [x0, #128]\n ldp x18, x19, [x0, #144]\n"
+    "  ldp x20, x21, [x0, #160]\n ldp x22, x23, [x0, #176]\n ldp x24, x25, [x0, #192]\n"
+    "  ldp x26, x27, [x0, #208]\n ldp x28, x29, [x0, #224]\n ldr x30, [x0, #240]\n"
+    "  ldp x0, x1, [x0, #0]\n"
+    "  b .\n"                 /* patched in the copy at PAD: b CODE_BASE */
+    "enter_guest_end:\n");
+extern char enter_guest_end[];
+#define PAD 0x30000UL
+
+struct ctx_head { uint32_t magic, size; };
+struct fpsimd { struct ctx_head head; uint32_t fpsr, fpcr; uint64_t v[64]; };
+
+static void on_signal(int sig, siginfo_t *si, void *p)
+{
+    ucontext_t *uc = p;
+    mcontext_t *mc = &uc->uc_mcontext;
+    (void)si;
+    out.sig = sig;
+    out.pc = mc->pc;
+    memcpy(out.x, mc->regs, sizeof out.x);
+    out.sp = mc->sp;
+    out.nzcv = mc->pstate & 0xF0000000UL;
+    struct ctx_head *h = (struct ctx_head *)mc->__reserved;
+    while (h->magic && h->size) {
+        if (h->magic == 0x46508001) {
+            struct fpsimd *f = (struct fpsimd *)h;
+            out.fpsr = f->fpsr;
+            memcpy(out.v, f->v, sizeof out.v);
+        }
+        h = (struct ctx_head *)((char *)h + h->size);
+    }
+    siglongjmp(back, 1);
+}
+
+static int get(void *p, size_t n) { return fread(p, 1, n, stdin) == n; }
+
+static void *map_at(unsigned long addr, unsigned long len, int prot)
+{
+    void *p = mmap((void *)addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p != (void *)addr) { fprintf(stderr, "runner: cannot map %#lx\n", addr); exit(2); }
+    return p;
+}
+
+int main(void)
+{
+    static char altstack[1 << 16];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    struct sigaction sa;
+    uint32_t ncode, code[CODE_SIZE / 4];
+    unsigned long last = 0;
+    map_at(CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
+    map_at(DATA_BASE, PAGES, PROT_READ | PROT_WRITE);
+    map_at(STACK_BASE, PAGES, PROT_READ | PROT_WRITE);
+    {   /* the entry pad: a copy of enter_guest whose last word branches to CODE_BASE */
+        unsigned long n = (unsigned long)(enter_guest_end - (char *)enter_guest);
+        char *pad = map_at(PAD, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC);
+        memcpy(pad, (void *)enter_guest, n);
+        unsigned long at = PAD + n - 4;
+        uint32_t b = 0x14000000u | (uint32_t)(((CODE_BASE - at) >> 2) & 0x3FFFFFF);
+        memcpy(pad + n - 4, &b, 4);
+        __builtin___clear_cache(pad, pad + n);
+        enter = (void (*)(const struct in_state *))pad;
+    }
+    sigaltstack(&ss, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigfillset(&sa.sa_mask);
+    int sigs[] = { SIGTRAP, SIGILL, SIGSEGV, SIGBUS, SIGFPE };
+    for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, 0);
+    setvbuf(stdout, 0, _IOFBF, 1 << 16);
+    while (get(&ncode, 4)) {
+        if (ncode) {
+            if (ncode >= CODE_SIZE / 4 || !get(code, 4 * ncode)) return 3;
+            code[ncode] = 0xD4200000;             /* BRK #0 */
+            memset((void *)CODE_BASE, 0, last);
+            memcpy((void *)CODE_BASE, code, 4 * (ncode + 1));
+            last = 4 * (ncode + 1);
+            __builtin___clear_cache((char *)CODE_BASE, (char *)CODE_BASE + last);
+        }
+        if (!get(&in, sizeof in) || !get((void *)DATA_BASE, PAGES) || !get((void *)STACK_BASE, PAGES))
+            return 4;
+        memset(&out, 0, sizeof out);
+        if (!sigsetjmp(back, 1))
+            enter(&in);
+        __asm__ volatile("msr fpcr, xzr");
+        fwrite(&out, sizeof out, 1, stdout);
+        fwrite((void *)DATA_BASE, PAGES, 1, stdout);
+        fwrite((void *)STACK_BASE, PAGES, 1, stdout);
+    }
+    fflush(stdout);
+    return 0;
+}
+"""
+
+_QEMU_IN = struct.Struct("<98Q")
+_QEMU_OUT = struct.Struct("<100Q")
+_QEMU_REC = _QEMU_OUT.size + DATA_SIZE + STACK_SIZE
+_SIGILL, _SIGTRAP, _SIGBUS, _SIGFPE, _SIGSEGV = 4, 5, 7, 8, 11
+_runner = None
+
+
+def qemu_runner():
+    """Path of the built runner (aarch64-linux-gnu-gcc -static; cached by content)."""
+    global _runner
+    if _runner is None:
+        from harness import oracle
+        src = oracle.build_dir() / "qemu_state_runner.c"
+        src.parent.mkdir(parents=True, exist_ok=True)
+        if not src.is_file() or src.read_text() != QEMU_RUNNER_C:
+            src.write_text(QEMU_RUNNER_C)
+        _runner = oracle.compile_c(src, "aarch64")
+    return _runner
+
+
+def run_qemu_batch(words, states, fpcr=0):
+    """Run `words` from each state under qemu-aarch64 (-cpu max): a list of results shaped
+    like run_unicorn's (error/trap say how each run ended)."""
+    from harness import oracle
+    words = [w & 0xFFFFFFFF for w in words]
+    assert not any(w & 0xFFE0001F == 0xD4000001 for w in words), "SVC in code for the qemu runner"
+    chunks = []
+    for k, st in enumerate(states):
+        head = struct.pack("<I", len(words)) + struct.pack(f"<{len(words)}I", *words) if k == 0 \
+            else struct.pack("<I", 0)
+        x = [st["regs"].get(n, 0) & M64 for n in range(31)]
+        q = []
+        for n in range(32):
+            v = st["vregs"].get(n, 0)
+            q += [v & M64, (v >> 64) & M64]
+        chunks += [head, _QEMU_IN.pack(*x, st["sp"] & M64, st["nzcv"] & 0xF0000000, fpcr, *q),
+                   st["data"], st["stack"]]
+    res = oracle.run_qemu([qemu_runner()], stdin=b"".join(chunks), env={"QEMU_CPU": "max"})
+    out = res.stdout
+    if res.status != 0 or len(out) != _QEMU_REC * len(states):
+        raise RuntimeError(f"qemu runner failed: status {res.status}, {len(out)} bytes for "
+                           f"{len(states)} states: {res.stderr[-300:]!r}")
+    end = CODE_BASE + 4 * len(words)
+    results = []
+    for k in range(len(states)):
+        o = k * _QEMU_REC
+        r = _QEMU_OUT.unpack_from(out, o)
+        sig, pc = r[0], r[1]
+        err = trap = None
+        if sig == _SIGTRAP and pc != end:
+            trap = (EXCP_BKPT, pc)
+        elif sig == _SIGILL:
+            trap = (EXCP_UDEF, pc)
+        elif sig != _SIGTRAP:
+            err = f"signal {sig} at {pc:#x}"
+        results.append({
+            "x": list(r[2:33]), "sp": r[33], "pc": pc, "nzcv": r[34], "fpsr": r[35],
+            "v": [r[36 + 2 * n] | (r[37 + 2 * n] << 64) for n in range(32)],
+            "data": out[o + _QEMU_OUT.size:o + _QEMU_OUT.size + DATA_SIZE],
+            "stack": out[o + _QEMU_OUT.size + DATA_SIZE:o + _QEMU_REC],
+            "error": err, "trap": trap,
+        })
+    return results
