@@ -6,6 +6,17 @@ after the code, and a full comparison of X0-X30, SP, PC, NZCV, V0-V31,
 FPCR/FPSR (when asked) and the data pages.  Semantics tests in
 tests/test_isa_*.py build on `check`.
 
+States: CASES per check (EMU_FUZZ_CASES, default 300; a larger value is the
+deeper run).  The first len(EDGE64) states of a check sweep the X registers
+through EDGE64 (0, 1, -1, INT_MIN/INT_MAX of 8, 16, 32 and 64 bits, sign-
+extended forms, shift-sized values) with NZCV walking all 16 values; the rest
+are random with edge values mixed in.
+
+How a run ends (`termination`): both at the final BRK #0; or both at the same
+CPU exception (Unicorn's interrupt hook stops it: SVC past the instruction,
+BRK #imm, HLT and undefined instructions at it), after which the whole state is
+compared too; or both at a memory/alignment fault (nothing more compared).
+
 Speed (hundreds of states per form in the default run): one Unicorn
 instance per process, its memory mapped once; each case restores the CPU
 context saved when it was made (so nothing - registers, PSTATE, the
@@ -15,6 +26,9 @@ region only when the code differs from what is there (checked after every
 run, so code that stores into its own page is rewritten for the next
 case).  The JIT side (emu/snippet.py) keeps the translation and the page
 mappings across states of the same code.
+
+qemu-aarch64 7.2 is the second oracle (run_qemu_batch, at the end of this
+file) for forms Unicorn cannot run or gets wrong.
 """
 import ctypes
 import os
