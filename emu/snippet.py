@@ -36,14 +36,14 @@ class SnippetResult:
         self.cpu, self.mem, self.reason, self.info = cpu, mem, reason, info
 
 
-def _guest(batch):
-    """One memory + translator per process: reservations are large."""
-    g = _shared.get(batch)
+def _guest(batch, tier="auto"):
+    """One memory + translator per process and kind: reservations are large."""
+    g = _shared.get((batch, tier))
     if g is None:
         cpu = CPUState()
         mem = GuestMemory()
-        tr = Translator(cpu, mem, batch=batch)
-        g = _shared[batch] = (cpu, mem, tr, [])
+        tr = Translator(cpu, mem, tiering=tier, batch=batch)
+        g = _shared[(batch, tier)] = (cpu, mem, tr, [])
     return g
 
 
@@ -54,15 +54,17 @@ def get_vregs(cpu):
 
 
 def run_snippet(words, regs=None, sp=None, nzcv=0, vregs=None, fpcr=0, fpsr=0,
-                pages=(), max_exits=1000, batch=False, code_writable=False):
+                pages=(), max_exits=1000, batch=False, code_writable=False, tier="auto"):
     """Run `words` (list of u32) then BRK #0.
 
     regs: {n: value} for X0..X30; vregs: {n: 128-bit int}; pages: iterable of
     (addr, bytes) data pages (mapped RW, page-aligned, size rounded up).
     code_writable maps the code page RWX (self-modifying code tests).
+    tier: "auto" (tier 1, hot regions promoted) or 2 (everything compiled at tier 2, the
+    optimised code hot loops run; its own guest and translator).
     Returns SnippetResult; reason is ExitReason.BRK on normal completion.
     """
-    cpu, mem, tr, mapped = _guest(batch)
+    cpu, mem, tr, mapped = _guest(batch, tier)
     code = b"".join((w & 0xFFFFFFFF).to_bytes(4, "little") for w in list(words) + [BRK0])
     # The same read-only code as last time keeps its translations.
     reuse = bool(not code_writable and mapped and mapped[0][2] == code)

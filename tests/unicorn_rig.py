@@ -25,7 +25,8 @@ registers in one batch call and the data/stack pages, and rewrites the code
 region only when the code differs from what is there (checked after every
 run, so code that stores into its own page is rewritten for the next
 case).  The JIT side (emu/snippet.py) keeps the translation and the page
-mappings across states of the same code.
+mappings across states of the same code; odd-numbered states run the code
+compiled at tier 2 (instcombine/GVN, codegen O2), even ones at tier 1.
 
 qemu-aarch64 7.2 is the second oracle (run_qemu_batch, at the end of this
 file) for forms Unicorn cannot run or gets wrong.
@@ -224,8 +225,13 @@ def run_unicorn(words, st, fpcr=0):
 
 
 def run_jit(words, st, fpcr=0):
+    """Our JIT from state st.  The odd-numbered states of a check run the code compiled at
+    tier 2 (the optimised code hot loops get), the others at tier 1."""
+    case = st.get("case")
+    tier = 2 if case is not None and case % 2 else "auto"
     r = run_snippet(words, regs=st["regs"], sp=st["sp"], nzcv=st["nzcv"], vregs=st["vregs"],
-                    fpcr=fpcr, pages=[(DATA_BASE, st["data"]), (STACK_BASE, st["stack"])])
+                    fpcr=fpcr, pages=[(DATA_BASE, st["data"]), (STACK_BASE, st["stack"])],
+                    tier=tier)
     cpu, mem = r.cpu, r.mem
     return {
         "x": list(cpu.x),
