@@ -591,3 +591,15 @@ SYS_OPS = {
 @pytest.mark.parametrize("form", SYS_OPS)
 def test_sys(form):
     check(SYS_OPS[form], cases=FUZZ, data_regs=(1, 2, 3, 4, 5, 6, 7))
+
+
+# -- random encodings of every dp_imm / dp_reg row (tests/test_isa_simd.py encoding_sweep) ------
+
+from tests.test_isa_simd import row_chunks, encoding_sweep  # noqa: E402
+
+DP_ROWS = row_chunks(("dp_imm", "dp_reg"))
+
+
+@pytest.mark.parametrize("rows", [c[1] for c in DP_ROWS], ids=[c[0] for c in DP_ROWS])
+def test_encoding_sweep(rows):
+    encoding_sweep(rows)

@@ -613,3 +613,38 @@ def test_form_sweep(pat):
     assert len(words) == SWEEP_WORDS, (
         f"only {len(words)} encodings of {pat.name} {pat.bits} that capstone decodes and we lift")
     check_flags(words, mixed_hook, fpsr_mask=FLAGS)
+
+
+# -- random encodings of every row ------------------------------------------------------------
+# The lists name fixed encodings; here every decode-table row of a group gets ROW_WORDS random
+# encodings (random registers, immediates, sizes: form_words), ROWS_PER_SNIPPET rows to a
+# snippet (one compile per snippet), CASES states per snippet with integer edge lanes, FP32
+# and FP64 values in turn.  Other groups use the same helper (tests/test_isa_dp.py).
+
+ROW_WORDS = 2
+ROWS_PER_SNIPPET = 8
+
+
+def row_chunks(groups):
+    import translator.jit  # noqa: F401
+    from translator import patterns
+    rows = [p for p in patterns.TABLE if p.group in groups and p.name not in NOT_IN_UNICORN]
+    return [(f"{'+'.join(groups)}-{i // ROWS_PER_SNIPPET}", rows[i:i + ROWS_PER_SNIPPET])
+            for i in range(0, len(rows), ROWS_PER_SNIPPET)]
+
+
+def encoding_sweep(rows):
+    words = []
+    for p in rows:
+        ws = form_words(p, ROW_WORDS, seed="rows")
+        assert len(ws) == ROW_WORDS, f"no {ROW_WORDS} encodings of {p.name} {p.bits} we lift"
+        words += ws
+    check_flags(words, mixed_hook, fpsr_mask=FLAGS)
+
+
+ROW_CHUNKS = row_chunks(("simd", "crypto"))
+
+
+@pytest.mark.parametrize("rows", [c[1] for c in ROW_CHUNKS], ids=[c[0] for c in ROW_CHUNKS])
+def test_encoding_sweep(rows):
+    encoding_sweep(rows)
