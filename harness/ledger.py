@@ -53,7 +53,7 @@ FINGERPRINT = ("translator/patterns.py", "translator/isa/*.py", "translator/lift
                "tests/coverage_plugin.py", "harness/risu.py") + ISA_TESTS
 ATTEMPTS = 3               # test runs, when the sources change while the tests run
 # Environment knobs that change how many cases a test runs, with the value the ledger uses.
-KNOBS = {"EMU_FUZZ_CASES": "30"}
+KNOBS = {"EMU_FUZZ_CASES": "300"}
 
 FORM_SAMPLES = 12          # random encodings per form for the "lifted" column
 GAP_SAMPLES = 2000         # random words per top-level encoding group
@@ -248,7 +248,8 @@ def render(data):
       "Do not edit: CI runs `python -m harness ledger --check`.")
     w("")
     w(f"- {len(table)} forms in the decode table; {len(table) - len(untested)} ran in at least "
-      f"one differential case against Unicorn, {len(untested)} in none.")
+      f"one differential case (oracle Unicorn, or qemu-aarch64 for the forms Unicorn cannot run: "
+      f"tests/test_isa_vectors_qemu.py), {len(untested)} in none.")
     w(f"- {total_cases} form-cases from {nitems} test items of "
       f"{', '.join('`' + t + '`' for t in ISA_TESTS)} "
       f"(`-m \"not slow\"`, EMU_FUZZ_CASES={KNOBS['EMU_FUZZ_CASES']}); item outcomes: "
@@ -256,6 +257,9 @@ def render(data):
     w("- A case is one run of a snippet from one random machine state in both engines; it "
       "counts once for each form among the snippet's words. *encodings*: distinct instruction "
       "words of the form over all its cases.")
+    few = [p for p in table if 0 < cases.get(form_key(p), 0) < int(KNOBS["EMU_FUZZ_CASES"])]
+    w(f"- Forms with fewer cases than EMU_FUZZ_CASES={KNOBS['EMU_FUZZ_CASES']}: "
+      + (", ".join(f"{p.name} ({cases[form_key(p)]})" for p in few) if few else "none") + ".")
     w(f"- *lifted*: of {FORM_SAMPLES} random encodings of the form (random field values), "
       "those capstone decodes / of them, those our JIT lifts (the rest are UNDEF here: reserved "
       "field values, or parts of the form deliberately left out); *cs-rejects*: encodings "

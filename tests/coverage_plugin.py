@@ -4,7 +4,9 @@ Registered from tests/conftest.py (`pytest_plugins`); `python -m harness ledger`
 it with `-p`.  While a test item of the ISA test set runs (harness/ledger.py ISA_TESTS:
 tests/test_isa_*.py, tests/test_risu.py), every call of `tests.unicorn_rig.run_unicorn` is one
 differential case: the rig's `compare`/`check`, tests/fpvals.py `check_flags` and the risu
-streams all run the oracle through it, once per case.  Each word of the case's code is decoded
+streams all run the oracle through it, once per case; so is every state given to
+`tests.unicorn_rig.run_qemu_batch` (qemu-aarch64 as the oracle, tests/fpvals.py `check_qemu`,
+for forms Unicorn cannot run).  Each word of the case's code is decoded
 with `translator.patterns.decode`; the case counts once for every form among them, and the
 distinct words seen per form are kept.  At session end the per-item counts are merged into
 build/isa-coverage.json, from which ISA_LEDGER.md is generated.
@@ -48,6 +50,23 @@ class _Item:
         self.words = {}          # form key -> set of distinct words
 
     def case(self, words):
+        for k, ws in _forms_of(tuple(words)).items():
+            self.cases[k] = self.cases.get(k, 0) + 1
+            self.words.setdefault(k, set()).update(ws)
+
+    def record(self):
+        return {"slow": self.slow, "outcome": self.outcome,
+                "forms": {k: [self.cases[k], sorted(self.words[k])] for k in sorted(self.cases)}}
+
+
+_decoded = {}
+
+
+def _forms_of(words):
+    """form key -> words of that form in `words` (cached: a check runs the same words for
+    hundreds of states)."""
+    keys = _decoded.get(words)
+    if keys is None:
         import translator.jit  # noqa: F401  (the whole decode table, whatever the import order)
         from translator import patterns
         keys = {}
@@ -55,13 +74,8 @@ class _Item:
             pat, _ = patterns.decode(w & 0xFFFFFFFF)
             if pat is not None:
                 keys.setdefault(ledger.form_key(pat), set()).add(w & 0xFFFFFFFF)
-        for k, ws in keys.items():
-            self.cases[k] = self.cases.get(k, 0) + 1
-            self.words.setdefault(k, set()).update(ws)
-
-    def record(self):
-        return {"slow": self.slow, "outcome": self.outcome,
-                "forms": {k: [self.cases[k], sorted(self.words[k])] for k in sorted(self.cases)}}
+        _decoded[words] = keys
+    return keys
 
 
 def _patch():
@@ -81,6 +95,19 @@ def _patch():
     run_unicorn.__wrapped__ = inner
     run_unicorn.__doc__ = inner.__doc__
     unicorn_rig.run_unicorn = run_unicorn
+
+    inner_q = unicorn_rig.run_qemu_batch
+
+    def run_qemu_batch(words, states, *args, **kwargs):
+        """qemu-aarch64 as the oracle: one case per state."""
+        if _current is not None:
+            for _ in states:
+                _current.case(list(words))
+        return inner_q(words, states, *args, **kwargs)
+
+    run_qemu_batch.__wrapped__ = inner_q
+    run_qemu_batch.__doc__ = inner_q.__doc__
+    unicorn_rig.run_qemu_batch = run_qemu_batch
 
 
 def _rel(path):

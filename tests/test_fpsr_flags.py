@@ -73,7 +73,7 @@ def check_all_flags(text_or_words, hook=None, fpcr=0, cases=None, seed=1, tolera
         if tolerate and _ufc_at_minnorm(u, j, fpcr):
             mask &= ~UFC
             tolerated += 1
-        diffs = _diff(u, j, mask, fpcr)
+        diffs = _diff(u, j, mask, fpcr, words)
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])
     return tolerated
 
@@ -274,7 +274,8 @@ SEQ_VALS = {1: _d(1.0), 2: _d(3.0), 3: _d(1e308), 4: _d(1e-308), 5: _d(2.0), 6: 
 @pytest.mark.parametrize("fpcr", [0, FZ])
 def test_mrs_msr_fpsr(text, fpcr):
     u, j = _one(text, SEQ_VALS, fpcr)
-    assert not _diff(u, j, ALL, fpcr), _diff(u, j, ALL, fpcr)
+    words = asm(text)
+    assert not _diff(u, j, ALL, fpcr, words), _diff(u, j, ALL, fpcr, words)
     assert any(u["x"][:5]), "the sequence should raise something"
 
 
@@ -325,7 +326,7 @@ def test_tier2_loop_keeps_flags():
     from translator.jit import HOT_THRESHOLD
     words = asm(body.format(n=HOT_THRESHOLD + 4000))
     r = run_snippet(words, regs={8: 0, 12: IXC | UFC}, vregs=vals)
-    tr = snippet._shared[False][2]
+    tr = snippet._shared[(False, "auto")][2]
     assert tr.stats["promotions"] >= 1, tr.stats
     assert r.cpu.x[0] == u["x"][0] and r.cpu.x[9] == 0
     assert r.cpu.x[8] == 0, "every iteration must see the same flags"

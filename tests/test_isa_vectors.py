@@ -1,0 +1,109 @@
+"""Permanent vectors: a divergence found once stays a test.
+
+Each vector is one explicit instruction sequence, one explicit machine state (everything not
+given is zero: X registers, V registers, NZCV, the data and stack pages; SP = STACK_BASE +
+0x1000) and the expected values, taken from the oracle named in the vector (Unicorn, or
+qemu-aarch64 7.2 where Unicorn is wrong or cannot run the form).  The test checks our JIT
+against the expected values and re-runs the oracle to check that it still gives them, so a
+vector cannot drift from its oracle.  Vectors are named after what broke.
+"""
+from dataclasses import dataclass, field
+
+import pytest
+
+from emu.cpustate import ExitReason
+from emu.snippet import CODE_BASE
+from tests.unicorn_rig import (DATA_BASE, DATA_SIZE, STACK_BASE, STACK_SIZE, asm, run_jit,
+                               run_qemu_batch, run_unicorn)
+from tests.test_isa_loadstore import enc_ldop
+
+
+@dataclass
+class Vector:
+    name: str
+    code: object                   # assembly text or list of words
+    expect: dict                   # "x3" / "v0" / "nzcv" / "fpsr&MASK" / "data+OFF" (byte) -> value
+    oracle: str = "unicorn"        # or "qemu"
+    regs: dict = field(default_factory=dict)
+    vregs: dict = field(default_factory=dict)
+    nzcv: int = 0
+    fpcr: int = 0
+    data: dict = field(default_factory=dict)    # offset in the data pages -> bytes
+    why: str = ""
+
+
+VECTORS = [
+    Vector("frsqrts_fused_does_not_overflow",
+           "frsqrts s0, s1, s2; frsqrts v3.4s, v1.4s, v2.4s",
+           vregs={1: 0x7F7FFFFF, 2: 0xC0000000},
+           expect={"v0": 0x7F7FFFFF, "v3": 0x3FC000003FC000003FC000007F7FFFFF},
+           why="FRSQRTS is (3 + x*y) / 2 with one rounding (ARM FPRSqrtStepFused): with "
+               "x = FLT_MAX, y = -2 the product overflows, an fma-then-halve gives +inf, "
+               "ARM (and Unicorn) the finite FLT_MAX"),
+    Vector("frsqrts_fused_rounds_up_to_inf",
+           "frsqrts s0, s1, s2", fpcr=1 << 22,
+           vregs={1: 0x7F7FFFFF, 2: 0xC0000000}, expect={"v0": 0x7F800000},
+           why="the same under RMode = RP: the one rounding of (3 + 2 FLT_MAX) / 2 goes up to "
+               "+inf"),
+    Vector("ldsmaxb_compares_signed",
+           [enc_ldop("smax", 0, 0, 0, 1, 2, 3)],          # LDSMAXB w1, w2, [x3]
+           regs={1: 0x01, 3: DATA_BASE + 0x100}, data={0x100: b"\x80"},
+           expect={"x2": 0x80, "data+0x100": 0x01}, oracle="qemu",
+           why="Max(SInt(0x80), SInt(0x01)) = 0x01; Unicorn (QEMU 5) compares sub-word values "
+               "unsigned and leaves 0x80, qemu-aarch64 7.2 and the ARM pseudocode give 0x01"),
+]
+
+
+def _state(v):
+    data = bytearray(DATA_SIZE)
+    for off, b in v.data.items():
+        data[off:off + len(b)] = b
+    return {"regs": dict(v.regs), "vregs": dict(v.vregs), "nzcv": v.nzcv,
+            "sp": STACK_BASE + 0x1000, "data": bytes(data), "stack": bytes(STACK_SIZE)}
+
+
+def _get(res, key):
+    if key.startswith("x"):
+        return res["x"][int(key[1:])]
+    if key.startswith("v"):
+        return res["v"][int(key[1:])]
+    if key.startswith("data+"):
+        return res["data"][int(key[5:], 16)]
+    if key.startswith("fpsr&"):
+        return res["fpsr"] & int(key[5:], 16)
+    return res[key]
+
+
+@pytest.mark.parametrize("v", VECTORS, ids=[v.name for v in VECTORS])
+def test_vector(v):
+    words = asm(v.code) if isinstance(v.code, str) else list(v.code)
+    st = _state(v)
+    j = run_jit(words, st, v.fpcr)
+    assert j["reason"] == ExitReason.BRK, f"{v.name}: jit stopped with {j['reason']!r}"
+    ref = run_unicorn(words, st, v.fpcr) if v.oracle == "unicorn" else \
+        run_qemu_batch(words, [st], v.fpcr)[0]
+    assert ref["error"] is None and ref.get("trap") is None, f"{v.name}: oracle stopped early"
+    for key, want in v.expect.items():
+        assert _get(ref, key) == want, (f"{v.name}: the oracle ({v.oracle}) now gives {key} = "
+                                        f"{_get(ref, key):#x}, the vector says {want:#x}")
+        assert _get(j, key) == want, f"{v.name} ({v.why}): {key} = {_get(j, key):#x}, want {want:#x}"
+
+
+def test_stxr_misaligned_without_monitor_is_an_alignment_fault():
+    """STXR to a misaligned address with the monitor clear.  ARM pseudocode
+    (AArch64.ExclusiveMonitorsPass) calls AArch64.CheckAlignment, which raises the alignment
+    fault for an atomic access, before it looks at the monitor; only the order of *memory*
+    aborts and the monitor check is IMPLEMENTATION DEFINED.  We take the alignment fault
+    (SIGBUS).  Unicorn (QEMU 5) and qemu-aarch64 7.2 compare the address with the monitor
+    first and return status 1 without any fault: both oracles are wrong here, so the
+    pseudocode is the reference, and the test checks that the oracles still deviate (found
+    by the fault fuzzing of tests/test_isa_loadstore.py)."""
+    words = asm("add x20, x21, x22; stxr w7, x2, [x1]; add x23, x24, x25")
+    v = Vector("stxr", "", {}, regs={1: DATA_BASE + 0x801, 2: 0x1122334455667788, 7: 5})
+    st = _state(v)
+    j = run_jit(words, st)
+    assert (j["reason"], j["pc"], j["info"]) == (ExitReason.ALIGN, CODE_BASE + 4, DATA_BASE + 0x801)
+    assert j["x"][7] == 5 and j["data"] == st["data"]
+    for ref in (run_unicorn(words, st), run_qemu_batch(words, [st])[0]):
+        assert ref["error"] is None and ref["trap"] is None and ref["x"][7] == 1, \
+            "an oracle now faults here: make this an ordinary vector"
