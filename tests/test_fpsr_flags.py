@@ -302,17 +302,33 @@ def test_flags_fold_into_state_fpsr_at_exit():
     assert r.cpu.fpsr == IXC
 
 
+@pytest.mark.parametrize("text", [
+    "fdiv d0, d1, d2; fmov d0, d5; mrs x0, fpsr",                  # dead result
+    "fmov d1, #1.0; fmov d2, #3.0; fdiv d0, d1, d2; mrs x0, fpsr",  # constant operands
+    "fmov d1, #1.0; fmov d2, #3.0; fdiv d0, d1, d2; fmov d0, d5",   # both
+])
+def test_dead_or_constant_fp_op_still_raises(text):
+    """An FP instruction raises its flags even when LLVM could fold it
+    (constant operands) or drop it (result overwritten unread): guest FP
+    operations are constrained intrinsics with fpexcept.strict."""
+    u, j = _one(text, SEQ_VALS)
+    assert u["fpsr"] == j["fpsr"] == IXC and u["x"][0] == j["x"][0]
+
+
 # -- tier 2 --------------------------------------------------------------------------
 
 def test_tier2_loop_keeps_flags():
     """A loop hot enough for tier 2 (instcombine/GVN, codegen O2): each
     iteration clears FPSR, does FP work, reads FPSR into x6, ORs it into x0
-    and ORs x6 ^ x12 (the expected per-iteration flags) into x8.  Unicorn
+    and ORs x6 ^ x12 (the expected per-iteration flags) into x8.  The
+    iteration also has a division of constants whose result is overwritten
+    unread (folded or dropped by LLVM if it were an ordinary fdiv).  Unicorn
     runs a short version of the same loop (x8 stays 0 there: x12 is right);
     the long run goes through tier 2 (checked by the promotion counter) and
     must agree: an FP operation moved across the MRS or MSR would change
     some iteration's x6."""
-    body = ("mov x0, #0; mov x5, #{n}; top: msr fpsr, xzr; fdiv d0, d1, d2; fmul d3, d4, d4; "
+    body = ("mov x0, #0; mov x5, #{n}; top: msr fpsr, xzr; fmov d10, #1.0; fmov d11, #5.0; "
+            "fdiv d12, d10, d11; fmov d12, d5; fdiv d0, d1, d2; fmul d3, d4, d4; "
             "fadd d6, d5, d5; mrs x6, fpsr; orr x0, x0, x6; eor x7, x6, x12; orr x8, x8, x7; "
             "subs x5, x5, #1; b.ne top; msr fpsr, xzr; fadd d9, d5, d5; mrs x9, fpsr")
     vals = {1: _d(1.0), 2: _d(3.0), 4: _d(1e-200), 5: _d(0.5)}
