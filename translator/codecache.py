@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import pathlib
-import tempfile
+import threading
 
 import llvmlite.binding as llvm
 
@@ -50,6 +50,7 @@ class CodeCache:
         self.version = version
         self.enabled = directory is not None
         self.dir = pathlib.Path(directory) / version if directory is not None else None
+        self._made = set()              # subdirectories known to exist
         if self.enabled:
             try:
                 self.dir.mkdir(parents=True, exist_ok=True)
@@ -62,35 +63,38 @@ class CodeCache:
         h.update(head)
         return h.hexdigest()[:32]
 
-    def _paths(self, key):
-        d = self.dir / key[:2]
-        return d / f"{key}.json", d / f"{key}.o"
+    def _path(self, key):
+        return self.dir / key[:2] / f"{key}.bin"
 
     def load(self, key):
         """(record, object bytes) or None."""
         if not self.enabled:
             return None
-        meta, obj = self._paths(key)
         try:
-            record = json.loads(meta.read_text())
-            data = obj.read_bytes()
+            blob = self._path(key).read_bytes()
+            n = int.from_bytes(blob[:4], "little")
+            record = json.loads(blob[4:4 + n])
         except (OSError, ValueError):
             return None
+        data = blob[4 + n:]
         if hashlib.sha1(data).hexdigest() != record.get("obj_sha1"):
             return None
         return record, data
 
     def store(self, key, record, data):
+        """One file per region: a 4-byte length, the JSON record, the object code;
+        written under a temporary name and renamed (readers never see a part)."""
         if not self.enabled:
             return
-        meta, obj = self._paths(key)
-        record = dict(record, obj_sha1=hashlib.sha1(data).hexdigest())
+        path = self._path(key)
+        meta = json.dumps(dict(record, obj_sha1=hashlib.sha1(data).hexdigest())).encode()
+        tmp = path.with_name(f".tmp{os.getpid()}.{threading.get_ident()}")
         try:
-            meta.parent.mkdir(parents=True, exist_ok=True)
-            for path, payload in ((obj, data), (meta, json.dumps(record).encode())):
-                fd, tmp = tempfile.mkstemp(dir=meta.parent, prefix=".tmp")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(payload)
-                os.replace(tmp, path)
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
+            with open(tmp, "wb") as f:
+                f.write(len(meta).to_bytes(4, "little") + meta + data)
+            os.replace(tmp, path)
         except OSError:
             pass
