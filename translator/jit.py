@@ -29,8 +29,12 @@ BATCH_INSNS = 800          # guest instructions per region at most
 # LLVM O2 (up to TIER2_INSNS instructions), so only regions that have run long enough
 # to pay for it are promoted (2000 promoted ~200 regions of python3's start-up, 76 s).
 HOT_THRESHOLD = 20000
-TIER2_BLOCKS = 96          # a promoted region re-discovers up to this many blocks
-TIER2_INSNS = 3000
+# A promoted region re-discovers up to this many blocks / instructions.  LLVM's O2
+# codegen time grows faster than linearly with function size (58 us per IR line at
+# 8500 lines, 24 at 700): cpu_bench cold N=1 spent 2.8 s in tier 2 at 96 / 3000, 1.2 s
+# at 40 / 1200, with the same steady state (0.59 s vs 0.58 s at N=5, warm cache).
+TIER2_BLOCKS = 40
+TIER2_INSNS = 1200
 
 _DISPATCH_CFUNC = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p,
                                    ctypes.c_void_p)
