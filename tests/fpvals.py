@@ -243,7 +243,8 @@ def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=Non
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])
 
 
-def check_qemu(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=None, seed=1):
+def check_qemu(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=None, seed=1,
+               data_regs=()):
     """Like check_flags with qemu-aarch64 7.2 as the oracle (tests/unicorn_rig.py
     run_qemu_batch): for forms Unicorn 2.1 cannot run.  All states go to one qemu process."""
     words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
@@ -251,7 +252,7 @@ def check_qemu(text_or_words, hook=None, fpcr=0, fpsr_mask=IOC | DZC, cases=None
     rng = random.Random(f"qemu:{seed}:{text_or_words}:{fpcr}")
     states = []
     for k in range(CASES if cases is None else cases):
-        st = random_state(rng, case=k)
+        st = random_state(rng, data_regs, case=k)
         if hook:
             hook(rng, st)
         states.append(st)

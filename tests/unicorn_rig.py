@@ -564,6 +564,10 @@ def run_qemu_batch(words, states, fpcr=0):
             trap = (EXCP_BKPT, pc)
         elif sig == _SIGILL:
             trap = (EXCP_UDEF, pc)
+        elif sig == _SIGBUS:                   # alignment fault
+            trap = (EXCP_DATA_ABORT, pc)
+        elif sig == _SIGSEGV:                  # translation fault (read or write: same class)
+            err = unicorn.UcError(unicorn.UC_ERR_READ_UNMAPPED)
         elif sig != _SIGTRAP:
             err = f"signal {sig} at {pc:#x}"
         results.append({

@@ -16,9 +16,11 @@ Alignment: ordinary loads and stores, pairs and structures may be unaligned
 and pairs), CAS/CASP and the LD<op>/SWP atomics need natural alignment (the
 pair's total size for LDXP/STXP/CASP): a misaligned one exits with
 ExitReason.ALIGN, exit_info = address (the kernel turns it into SIGBUS, as
-an ARMv8.0 core would).  LDAR/STLR/LDAPR/LDAPUR/STLUR are atomic accesses
-when aligned and plain accesses between full fences when not (the FEAT_LSE2
-/ QEMU behaviour), so they never trap for alignment.
+an ARMv8.0 core would).  So do LDAR/STLR/LDLAR/STLLR/LDAPR/LDAPUR/STLUR:
+without FEAT_LSE2 (not advertised: HWCAP USCAT is clear) a misaligned
+load-acquire/store-release is an alignment fault (AArch64.CheckAlignment for
+AccType_ORDERED), as in qemu-aarch64 7.2; Unicorn (QEMU 5) does not check
+(tests/test_isa_loadstore.py runs those cases against qemu-aarch64).
 
 Exclusive monitor (QEMU's scheme): LDXR records the address in
 state.excl_addr and the loaded value in state.excl_val (the high half of a
@@ -92,53 +94,19 @@ def _store_atomic(c, value, ptr, order, align):
 
 
 def _ordered_load(c, addr, nbytes, order):
-    """Acquire-class load: atomic when aligned, plain + full fence if not."""
+    """Acquire-class load: naturally aligned (else the alignment fault, checked before the
+    translation fault as AArch64.CheckAlignment comes first), then atomic."""
+    _check_align(c, addr, nbytes)
     c.check_access(addr, nbytes, False)
-    b = c.b
-    ty = INT[nbytes * 8]
-    ptr = c.host_ptr(addr)
-    if nbytes == 1:
-        return b.load_atomic(ptr, order, 1, typ=ty)
-    aligned = b.icmp_unsigned("==", b.and_(addr, const(I64, nbytes - 1)), const(I64, 0))
-    al, un, join = c.new_block("al"), c.new_block("unal"), c.new_block("ldjoin")
-    b.cbranch(aligned, al, un)
-    b.position_at_end(al)
-    v1 = b.load_atomic(ptr, order, nbytes, typ=ty)
-    b.branch(join)
-    b.position_at_end(un)
-    v2 = b.load(ptr, typ=ty)
-    v2.align = 1
-    b.fence("seq_cst")
-    b.branch(join)
-    b.position_at_end(join)
-    phi = b.phi(ty)
-    phi.add_incoming(v1, al)
-    phi.add_incoming(v2, un)
-    return phi
+    return c.b.load_atomic(c.host_ptr(addr), order, nbytes, typ=INT[nbytes * 8])
 
 
 def _ordered_store(c, addr, value, order):
-    """Release-class store: atomic when aligned, fenced plain store if not."""
+    """Release-class store: naturally aligned (else the alignment fault), then atomic."""
     nbytes = value.type.width // 8
+    _check_align(c, addr, nbytes)
     c.check_access(addr, nbytes, True)
-    b = c.b
-    ptr = c.host_ptr(addr)
-    if nbytes == 1:
-        _store_atomic(c, value, ptr, order, 1)
-        return
-    aligned = b.icmp_unsigned("==", b.and_(addr, const(I64, nbytes - 1)), const(I64, 0))
-    al, un, join = c.new_block("al"), c.new_block("unal"), c.new_block("stjoin")
-    b.cbranch(aligned, al, un)
-    b.position_at_end(al)
-    _store_atomic(c, value, ptr, order, nbytes)
-    b.branch(join)
-    b.position_at_end(un)
-    b.fence("seq_cst")
-    st = b.store(value, ptr)
-    st.align = 1
-    b.fence("seq_cst")
-    b.branch(join)
-    b.position_at_end(join)
+    _store_atomic(c, value, c.host_ptr(addr), order, nbytes)
 
 
 def _cmpxchg128(c, addr, cmp_lo, cmp_hi, new_lo, new_hi):
