@@ -51,6 +51,7 @@ class CodeCache:
         self.enabled = directory is not None
         self.dir = pathlib.Path(directory) / version if directory is not None else None
         self._made = set()              # subdirectories known to exist
+        self._names = {}                # subdirectory -> names in it (see _listing)
         if self.enabled:
             try:
                 self.dir.mkdir(parents=True, exist_ok=True)
@@ -63,6 +64,20 @@ class CodeCache:
         h.update(head)
         return h.hexdigest()[:32]
 
+    def _listing(self, d):
+        """The names in subdirectory d, read once per process (None: unreadable).
+        Records other processes write later are not seen: only a cache miss."""
+        names = self._names.get(d)
+        if names is None:
+            try:
+                names = set(os.listdir(d))
+            except FileNotFoundError:
+                names = set()
+            except OSError:
+                return None
+            self._names[d] = names
+        return names
+
     def _path(self, key):
         return self.dir / key[:2] / f"{key}.bin"
 
@@ -70,8 +85,12 @@ class CodeCache:
         """(record, object bytes) or None."""
         if not self.enabled:
             return None
+        path = self._path(key)
+        names = self._listing(path.parent)
+        if names is not None and path.name not in names:
+            return None                 # a miss without a failing open()
         try:
-            blob = self._path(key).read_bytes()
+            blob = path.read_bytes()
             n = int.from_bytes(blob[:4], "little")
             record = json.loads(blob[4:4 + n])
         except (OSError, ValueError):
@@ -96,5 +115,8 @@ class CodeCache:
             with open(tmp, "wb") as f:
                 f.write(len(meta).to_bytes(4, "little") + meta + data)
             os.replace(tmp, path)
+            names = self._names.get(path.parent)
+            if names is not None:
+                names.add(path.name)
         except OSError:
             pass
