@@ -156,6 +156,7 @@ class Process:
             "code_pages": tr.get("code_pages", 0),
             "exits": dict(self.exits),
             "unknown_syscalls": {str(k): v for k, v in self.kernel.unknown_syscalls.items()},
+            "unknown_ioctls": {f"{k:#x}": v for k, v in self.kernel.unknown_ioctls.items()},
             "wall_s": round(wall, 6),
         }
         sys.stderr.write("EMU_BLOCK_STATS " + json.dumps(out, sort_keys=True) + "\n")

@@ -485,12 +485,17 @@ def _safe(text: str) -> str:
     return re.sub(r"[^\w.+-]+", "_", text)[:40]
 
 
+ROW_FILTER: list[str] | None = None      # set by `python -m harness lane NAME --row TEXT`
+
+
 def run_lane(name: str, progress: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], float]:
     lane = LANES[name]
     start = time.monotonic()
     missing = lane.prerequisites()
     outcomes = []
     for row, fn in lane.rows():
+        if ROW_FILTER and not any(text in row for text in ROW_FILTER):
+            continue
         if missing:
             out = Outcome(row, "unsupported", "; ".join(missing))
         else:

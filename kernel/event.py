@@ -14,7 +14,7 @@ Does not own: signalfd (signals), the fd table (fd.py).
 import ctypes
 import struct
 
-from kernel import abi
+from kernel import abi, poll
 from kernel.errors import SyscallError
 from kernel.path import resolve
 from kernel.status import partial
@@ -97,20 +97,14 @@ def _wait(k, epfd, events, maxevents, timeout_ms):
     return got
 
 
-def _sigmask(k, sigmask, sigsetsize):
-    if sigmask:
-        if sigsetsize != abi.SIGSET_SIZE:
-            raise SyscallError(abi.EINVAL)
-        k.mem.read(sigmask, abi.SIGSET_SIZE)
-
-
-@partial("the signal mask argument is checked but not applied (no async signals yet)")
+@partial(poll.MASK_NOTE)
 def sys_epoll_pwait(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
-    _sigmask(k, sigmask, sigsetsize)
-    return _wait(k, epfd, events, maxevents, s32(timeout))
+    mask = poll.read_sigmask(k, sigmask, sigsetsize)
+    with poll.with_mask(k, mask):
+        return _wait(k, epfd, events, maxevents, s32(timeout))
 
 
-@partial("the signal mask argument is checked but not applied (no async signals yet)")
+@partial(poll.MASK_NOTE)
 def sys_epoll_pwait2(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     ms = -1
     if timeout:
@@ -118,8 +112,9 @@ def sys_epoll_pwait2(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
         if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < 1_000_000_000:
             raise SyscallError(abi.EINVAL)
         ms = min(ts.tv_sec * 1000 + (ts.tv_nsec + 999_999) // 1_000_000, 0x7FFFFFFF)
-    _sigmask(k, sigmask, sigsetsize)
-    return _wait(k, epfd, events, maxevents, ms)
+    mask = poll.read_sigmask(k, sigmask, sigsetsize)
+    with poll.with_mask(k, mask):
+        return _wait(k, epfd, events, maxevents, ms)
 
 
 # -- timerfd -------------------------------------------------------------------------------

@@ -470,6 +470,7 @@ def sys_ioctl(k, fd, request, arg):
     spec = _IOCTL_PASS.get(request)
     if spec is None:
         k.unknown_ioctls[request] += 1
+        k.note(f"unknown ioctl {request:#x}, counted in EMU_BLOCK_STATS unknown_ioctls")
         raise SyscallError(abi.ENOTTY)
     if spec == "int":
         return fcntl.ioctl(f.host, request, s32(arg))

@@ -121,6 +121,20 @@ def sys_sigaltstack(k, ss, old_ss):
     return 0
 
 
+def set_mask(k, mask):
+    """Replace this thread's blocked mask (SIGKILL/SIGSTOP stay unblocked) and act on the
+    pending signals it unblocks; returns the previous mask.  ppoll/pselect6 use it to run
+    with the caller's temporary mask and to put the old one back afterwards."""
+    st, tid = k.signals, k.tid()
+    with st.lock:
+        old = st.masks.get(tid, 0)
+        st.masks[tid] = mask & ~_UNBLOCKABLE
+        for sig in sorted(st.pending):
+            if not st.masks[tid] & _bit(sig):
+                _act_on(k, sig)
+    return old
+
+
 def _act_on(k, sig):
     """A signal reached this process: ignore it, keep it pending, or die."""
     st = k.signals

@@ -1,0 +1,34 @@
+"""Regression tests for Linux-layer bugs found running real programs, each named after what
+broke.  Semantics are checked against oracles elsewhere (the syscall contracts compare with
+qemu-aarch64 and a native x86-64 build); these tests pin the emulator-side reporting that has
+no oracle: counters in EMU_BLOCK_STATS and notes on --strace lines.
+"""
+import json
+import tempfile
+
+from harness import oracle
+from test_syscall_contracts import _build
+
+
+def _stats(stderr: bytes) -> dict:
+    lines = [ln for ln in stderr.decode(errors="replace").splitlines()
+             if ln.startswith("EMU_BLOCK_STATS ")]
+    assert len(lines) == 1, f"expected one EMU_BLOCK_STATS line, stderr: {stderr[-2000:]!r}"
+    return json.loads(lines[0].split(" ", 1)[1])
+
+
+def test_unknown_ioctl_is_enotty_counted_and_traced(aarch64_cc):
+    """tty contract: ioctl(file, 0x5471, 0) is an ioctl Linux does not know on a file.  The
+    guest must see ENOTTY (as Linux gives; the tty contract checks it against a native run),
+    EMU_BLOCK_STATS must count it under unknown_ioctls and --strace must say so."""
+    binary = _build("aarch64")
+    with tempfile.TemporaryDirectory(prefix="emu-ioctl-") as d:
+        got = oracle.run_emu([binary, "tty"], cwd=d, stats=True, extra_args=["--strace"])
+    assert got.status == 0, got.describe()
+    assert "unknown ioctl: -ENOTTY" in got.stdout.decode().splitlines()
+    stats = _stats(got.stderr)
+    assert stats.get("unknown_ioctls", {}).get("0x5471") == 1, stats.get("unknown_ioctls")
+    traced = [ln for ln in got.stderr.decode(errors="replace").splitlines()
+              if ln.startswith("ioctl(") and "0x5471" in ln]
+    assert len(traced) == 1 and "ENOTTY" in traced[0] and "unknown ioctl 0x5471" in traced[0], \
+        traced
