@@ -49,17 +49,31 @@ class Process:
 
     @classmethod
     def create(cls, path, argv, envp, rootfs=None, strace=False, stats=False,
-               batch=True, tiering="auto", code_cache=True):
+               batch=True, tiering="auto", code_cache=True, execfn=None, fds=()):
         self = cls()
         self.stats_enabled = stats
         self.mem = GuestMemory()
         self.space = AddressSpace(self.mem)
         self.cpu = CPUState()
-        info = load(path, self.mem, self.space, argv, envp, rootfs=rootfs)
+        info = load(path, self.mem, self.space, argv, envp, rootfs=rootfs, execfn=execfn)
         self.exe_path = path
         self.kernel = Kernel(self.mem, self.space, rootfs=rootfs, exe_path=path,
                              strace=strace)
         self.kernel.cmdline = list(argv)
+        for guest_fd, host_fd in fds:           # descriptors a guest execve handed over
+            self.kernel.fds.adopt(guest_fd, host_fd)
+        # A guest execve runs `python -m emu run` again with these options (same pid).
+        opts = ["-L", os.path.abspath(rootfs)] if rootfs else []
+        opts += ["--strace"] if strace else []
+        opts += ["--stats"] if stats else []
+        opts += [] if batch else ["--no-batch"]
+        opts += [] if code_cache else ["--no-cache"]
+        opts += ["--tier", str(tiering)]
+        self.kernel.exec_command = [sys.executable, "-m", "emu", "run", *opts]
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.kernel.exec_env = env
 
         self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch,
                                      disk_cache=default_dir() if code_cache else None,

@@ -54,6 +54,10 @@ class Kernel:
         # /proc/self/cmdline; the runtime may set the real argv after load().
         self.cmdline = [self.exe_guest_path] if self.exe_path else []
         self.comm = os.fsencode(os.path.basename(self.exe_path or "emu"))[:15]
+        self.exec_command = None            # execve: the emulator command line (runtime sets it)
+        self.exec_env = None
+        self.vfork_fd = None                # a vfork child's end of its parent's wait pipe
+        self.children = {}
         self._tls = threading.local()
         self._finished = False
 

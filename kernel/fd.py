@@ -78,6 +78,11 @@ class FdTable:
             self._set(g, OpenFile(hfd, cloexec, path, virtual, lister))
             return g
 
+    def adopt(self, g, hfd):
+        """Guest fd g is host fd hfd (handed over by the execve that started us)."""
+        with self.lock:
+            self._set(g, OpenFile(hfd, False))
+
     def _set(self, g, f):
         self.files[g] = f
         os.set_inheritable(f.host, not f.cloexec)
