@@ -46,6 +46,7 @@ def build_parser():
     r.add_argument("--environ-fd", type=int, help=argparse.SUPPRESS)   # guest envp, NUL-separated
     r.add_argument("--execfn", help=argparse.SUPPRESS)                 # AT_EXECFN
     r.add_argument("--fd", action="append", default=[], help=argparse.SUPPRESS)  # GUEST:HOST
+    r.add_argument("--signals", help=argparse.SUPPRESS)  # MASK:IGNORED:PENDING (hex)
     r.add_argument("program")
     r.add_argument("args", nargs=argparse.REMAINDER)
     f = sub.add_parser("rootfs", help="build an arm64 Debian bookworm rootfs (emu rootfs build "
@@ -84,7 +85,8 @@ def _fd_map(items):
     return out
 
 
-_RUN_VALUE_OPTS = {"-L", "-E", "-U", "-0", "--tier", "--environ-fd", "--execfn", "--fd"}
+_RUN_VALUE_OPTS = {"-L", "-E", "-U", "-0", "--tier", "--environ-fd", "--execfn", "--fd",
+                   "--signals"}
 
 
 def _protect_guest_args(argv):
@@ -105,6 +107,16 @@ def _protect_guest_args(argv):
             continue
         return argv[:i] + ["--"] + argv[i:]
     return argv
+
+
+def _signal_state(text):
+    if text is None:
+        return None
+    try:
+        mask, ignored, pending = (int(x, 16) for x in text.split(":"))
+    except ValueError:
+        raise SystemExit(_fail(f"--signals expects MASK:IGNORED:PENDING in hex, got {text!r}"))
+    return mask, ignored, pending
 
 
 def main(argv=None):
@@ -133,7 +145,8 @@ def main(argv=None):
                                       rootfs=ns.rootfs, strace=ns.strace, stats=stats,
                                       batch=not ns.no_batch, code_cache=not ns.no_cache,
                                       tiering=ns.tier if ns.tier == "auto" else int(ns.tier),
-                                      execfn=ns.execfn, fds=_fd_map(ns.fd))
+                                      execfn=ns.execfn, fds=_fd_map(ns.fd),
+                                      signals=_signal_state(ns.signals))
     except runtime.LoadError as e:
         return _fail(str(e))
     return proc.run()

@@ -49,7 +49,7 @@ class Process:
 
     @classmethod
     def create(cls, path, argv, envp, rootfs=None, strace=False, stats=False,
-               batch=True, tiering="auto", code_cache=True, execfn=None, fds=()):
+               batch=True, tiering="auto", code_cache=True, execfn=None, fds=(), signals=None):
         self = cls()
         self.stats_enabled = stats
         self.mem = GuestMemory()
@@ -83,6 +83,10 @@ class Process:
         cpu.sp = info.sp
         cpu.excl_addr = 0xFFFFFFFFFFFFFFFF
         cpu.tid = os.getpid()
+        if signals is not None:                 # the signal state a guest execve handed over
+            from kernel.signal import adopt_exec_state
+            self.kernel._tls.cpu = cpu
+            adopt_exec_state(self.kernel, *signals)
         return self
 
     # -- the exit loop ---------------------------------------------------------

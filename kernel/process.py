@@ -353,8 +353,8 @@ def _hand_over_fds(k):
     return sorted((n, h) for n, h in keep.items() if n > 2)
 
 
-@partial("starts a new emulator process image on the program (same pid); the signal mask "
-         "and ignored signals are not carried over yet")
+@partial("starts a new emulator process image on the program (same pid), handing over the "
+         "descriptors without close-on-exec, the blocked mask, pending and ignored signals")
 def sys_execve(k, path, argv_p, envp_p):
     path = read_path(k.mem, path)
     argv = _read_strings(k, argv_p)
@@ -372,6 +372,12 @@ def sys_execve(k, path, argv_p, envp_p):
     fds = _hand_over_fds(k)
     os.set_inheritable(env_fd, True)
     cmd = list(k.exec_command) + ["--environ-fd", str(env_fd), "--execfn", os.fsdecode(execfn)]
+    # What execve keeps of the signal state: the blocked mask, pending signals and the ignored
+    # dispositions (handled ones go back to the default).
+    st = k.signals
+    ignored = sum(1 << (n - 1) for n, a in st.actions.items() if a.sa_handler == abi.SIG_IGN)
+    pending = sum(1 << (n - 1) for n in st.pending)
+    cmd += ["--signals", f"{st.masks.get(k.tid(), 0):x}:{ignored:x}:{pending:x}"]
     for n, h in fds:
         cmd += ["--fd", f"{n}:{h}"]
     cmd += ["-0", os.fsdecode(argv[0]) if argv else "", "--", os.fsdecode(prog)]

@@ -121,6 +121,18 @@ def sys_sigaltstack(k, ss, old_ss):
     return 0
 
 
+def adopt_exec_state(k, mask, ignored, pending):
+    """The signal state an execve hands over: blocked mask, ignored signals, pending set."""
+    st = k.signals
+    with st.lock:
+        st.masks[k.tid()] = mask & ~_UNBLOCKABLE
+        for sig in range(1, abi.NSIG + 1):
+            if ignored & _bit(sig) and sig not in (abi.SIGKILL, abi.SIGSTOP):
+                st.actions[sig] = abi.KSigaction(abi.SIG_IGN, 0, 0, 0)
+            if pending & _bit(sig):
+                st.pending.add(sig)
+
+
 def set_mask(k, mask):
     """Replace this thread's blocked mask (SIGKILL/SIGSTOP stay unblocked) and act on the
     pending signals it unblocks; returns the previous mask.  ppoll/pselect6 use it to run

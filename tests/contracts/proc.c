@@ -41,8 +41,8 @@ int main(void) {
         P("fork child: ppid matches=%d", getppid() > 1);
         _exit(3);
     }
+    R("waitpid", waitpid(pid, &st, 0) == pid);   /* first: the child's line comes before */
     R("fork parent got pid", pid > 0);
-    R("waitpid", waitpid(pid, &st, 0) == pid);
     status("fork child", st);
     R("waitpid no children", waitpid(-1, &st, 0));
     R("waitpid WNOHANG no children", waitpid(-1, &st, WNOHANG));
