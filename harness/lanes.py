@@ -273,6 +273,15 @@ ROOTFS_ROWS: list[RootfsRow] = [
          'printf "%05d|%-4s|%x\\n" 42 ab 255; declare -A m=([k]=v); echo ${m[k]}'),
     _row("bash pipeline (fork)", "base", "/bin/bash", "-c",
          "for i in 1 2 3; do echo $i; done | while read x; do echo \"<$x>\"; done"),
+    _row("bash subshells, $(...), (fork + wait4)", "base", "/bin/bash", "-c",
+         'x=$(echo a; echo b | (read y; echo "[$y]")); echo "$x"; (exit 3); echo "status $?"; '
+         'f() { echo "in f $1"; return 5; }; y=$(f z); echo "$y $?"; '
+         'for i in 1 2 3; do (echo "sub $i"; exit $i) & wait $!; echo "job $?"; done'),
+    _steps("bash runs programs (execve)", "base",
+           ["/bin/bash", "-c", "printf '%s\\n' c b a | /usr/bin/sort | /usr/bin/tr a-z A-Z; "
+            "/bin/echo done; /usr/bin/env -i X=1 /usr/bin/printenv X; "
+            "exec /bin/sh -c 'echo \"sh: $0 $1\"; exit 7' zero one"],
+           expect=[(b"A\nB\nC\ndone\n1\nsh: zero one\n", 7)], why_expect=_NO_BINFMT),
     _row("sh (dash) loop", "base", "/bin/sh", "-c",
          "i=0; while [ $i -lt 500 ]; do i=$((i+1)); done; echo $i"),
     _row("busybox sh", "base", "/bin/busybox", "sh", "-c", 'echo $((6*7)); x=abcd; echo ${#x} ${x#ab}'),
