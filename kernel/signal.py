@@ -11,6 +11,7 @@ is not done here yet.  Signals to other pids go to the host kernel.
 Does not own: host signal handling, sigreturn, frame layout.
 """
 import os
+import signal as _host_signal
 import threading
 
 from kernel import abi
@@ -38,6 +39,35 @@ class SignalState:
         return act.sa_handler if act is not None else abi.SIG_DFL
 
 
+# Signals that reach the guest asynchronously from outside (the terminal, other processes, a
+# closed pipe).  The guest runs in this host process, so their host disposition is the guest's
+# as far as it can be without running guest handlers: ignored when the guest ignores them,
+# the default action otherwise (SIGCHLD ignored on the host also means auto-reaped children,
+# as in Linux).  Python's own SIGINT handler and its SIG_IGN for SIGPIPE/SIGXFSZ would
+# otherwise show through (a traceback on Ctrl-C, EPIPE instead of death by SIGPIPE).
+HOST_MIRRORED = (abi.SIGHUP, abi.SIGINT, abi.SIGQUIT, abi.SIGUSR1, abi.SIGUSR2, abi.SIGPIPE,
+                 abi.SIGALRM, abi.SIGTERM, abi.SIGCHLD, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU,
+                 abi.SIGXCPU, abi.SIGXFSZ, abi.SIGVTALRM, abi.SIGPROF, abi.SIGWINCH, abi.SIGURG,
+                 abi.SIGIO, abi.SIGPWR)
+
+
+def mirror_to_host(sig, handler):
+    """Give the host process the guest's disposition for an asynchronous signal."""
+    if sig not in HOST_MIRRORED or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        _host_signal.signal(sig, _host_signal.SIG_IGN if handler == abi.SIG_IGN
+                            else _host_signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass
+
+
+def reset_host_dispositions(ignored=0):
+    """At start-up: the host dispositions of a guest that has no handlers yet."""
+    for sig in HOST_MIRRORED:
+        mirror_to_host(sig, abi.SIG_IGN if ignored & _bit(sig) else abi.SIG_DFL)
+
+
 def _check_sig(sig):
     sig = s32(sig)
     if not 1 <= sig <= abi.NSIG:
@@ -45,7 +75,8 @@ def _check_sig(sig):
     return sig
 
 
-@partial("recorded; guest handlers are not run yet (no signal delivery)")
+@partial("recorded; guest handlers are not run yet (no signal delivery); ignore/default of "
+         "asynchronous signals (SIGINT, SIGPIPE, SIGCHLD...) is given to the host process")
 def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -60,6 +91,7 @@ def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
         if new is not None:
             new.sa_mask &= ~_UNBLOCKABLE
             st.actions[sig] = new
+            mirror_to_host(sig, new.sa_handler)
             if new.sa_handler == abi.SIG_IGN:
                 st.pending.discard(sig)
     return 0

@@ -80,6 +80,31 @@ int main(void) {
     status("vfork child", st);
     (void)shared;
 
+    /* SIGPIPE: the default action kills a writer to a pipe nobody reads; ignored, EPIPE */
+    int z[2];
+    pipe(z);
+    close(z[0]);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        write(z[1], "x", 1);
+        _exit(0);
+    }
+    waitpid(pid, &st, 0);
+    status("writer to a closed pipe", st);
+    signal(SIGPIPE, SIG_IGN);
+    R("write to a closed pipe, SIGPIPE ignored", write(z[1], "x", 1));
+    signal(SIGPIPE, SIG_DFL);
+    close(z[1]);
+
+    /* SIGCHLD ignored: children are reaped by the kernel, wait finds none */
+    signal(SIGCHLD, SIG_IGN);
+    pid = fork();
+    if (pid == 0)
+        _exit(2);
+    R("waitpid with SIGCHLD ignored", waitpid(pid, &st, 0));
+    signal(SIGCHLD, SIG_DFL);
+
     /* execve failures, in a child (a success would replace it) */
     mkdir("adir", 0755);
     int t = open("text", O_WRONLY | O_CREAT | O_TRUNC, 0755);
