@@ -83,11 +83,12 @@ class Process:
         cpu.sp = info.sp
         cpu.excl_addr = 0xFFFFFFFFFFFFFFFF
         cpu.tid = os.getpid()
-        from kernel.signal import adopt_exec_state, reset_host_dispositions
-        reset_host_dispositions(signals[1] if signals is not None else 0)
-        if signals is not None:                 # the signal state a guest execve handed over
-            self.kernel._tls.cpu = cpu
-            adopt_exec_state(self.kernel, *signals)
+        from kernel.signal import adopt_exec_state, inherited_from_host, reset_host_dispositions
+        if signals is None:                     # as inherited by this process (nohup...)
+            signals = inherited_from_host() + (0,)
+        reset_host_dispositions(signals[1])
+        self.kernel._tls.cpu = cpu
+        adopt_exec_state(self.kernel, *signals)
         return self
 
     # -- the exit loop ---------------------------------------------------------

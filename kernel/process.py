@@ -15,7 +15,7 @@ import os
 import stat
 import sys
 
-from kernel import abi
+from kernel import abi, strace
 from kernel.errors import ProcessExit, SyscallError
 from kernel.status import deliberate_enosys, partial
 from kernel.uaccess import read_path, s32
@@ -319,6 +319,10 @@ def _exec_target(k, path, argv, depth=0):
         return _exec_target(k, interp, new_argv, depth + 1)[0:2] + (path,)
     if head[:6] != _ELF_AARCH64[0] or int.from_bytes(head[18:20], "little") != _ELF_AARCH64[1]:
         raise SyscallError(abi.ENOEXEC)
+    from emu.loader import check_exec
+    err = check_exec(host, k.rootfs)
+    if err:
+        raise SyscallError(err)
     if path.startswith(b"/proc/"):          # /proc/self/exe, /proc/self/fd/N: what they are here
         path = os.fsencode(k.guest_path(os.path.realpath(host)))
     return path, argv, path
@@ -382,6 +386,10 @@ def sys_execve(k, path, argv_p, envp_p):
         cmd += ["--fd", f"{n}:{h}"]
     cmd += ["-0", os.fsdecode(argv[0]) if argv else "", "--", os.fsdecode(prog)]
     cmd += [os.fsdecode(a) for a in argv[1:]]
+    if k.strace:                            # a successful execve does not return here
+        k.strace_file.write(f"execve({strace.quote(path)}, [{', '.join(map(strace.quote, argv))}],"
+                            f" {len(envp)} vars) = 0\n")
+        k.strace_file.flush()
     try:
         os.execve(sys.executable, cmd, k.exec_env or os.environ)
     except OSError as e:

@@ -68,6 +68,27 @@ def reset_host_dispositions(ignored=0):
         mirror_to_host(sig, abi.SIG_IGN if ignored & _bit(sig) else abi.SIG_DFL)
 
 
+def inherited_from_host():
+    """(blocked mask, ignored set) the emulator itself inherited (e.g. from nohup), which the
+    first guest program inherits as from an execve.  SIGPIPE and SIGXFSZ are not taken from
+    the host: the Python runtime ignores them itself at start-up."""
+    ignored = 0
+    for sig in HOST_MIRRORED:
+        if sig in (abi.SIGPIPE, abi.SIGXFSZ):
+            continue
+        try:
+            if _host_signal.getsignal(sig) == _host_signal.SIG_IGN:
+                ignored |= _bit(sig)
+        except (OSError, ValueError):
+            pass
+    try:
+        blocked = _host_signal.pthread_sigmask(_host_signal.SIG_BLOCK, [])
+    except OSError:
+        blocked = ()
+    mask = sum(_bit(int(s)) for s in blocked) & ~_UNBLOCKABLE
+    return mask, ignored
+
+
 def _check_sig(sig):
     sig = s32(sig)
     if not 1 <= sig <= abi.NSIG:

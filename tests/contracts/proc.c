@@ -21,6 +21,14 @@ int proc_child(int argc, char **argv) {
     long n = read(5, buf, sizeof buf - 1);
     P("exec child fd 5 read %ld [%s]", n, n > 0 ? buf : "");
     P("exec child fd 6 open=%d", fcntl(6, F_GETFD) >= 0);
+    /* execve keeps the blocked mask and ignored signals (the parent set SIGUSR2, SIGHUP) */
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "SigBlk:", 7) || !strncmp(line, "SigIgn:", 7))
+            P("exec child %.*s", (int)strcspn(line, "\n"), line);
+    if (f)
+        fclose(f);
     return 4;
 }
 
@@ -122,7 +130,12 @@ int main(void) {
     R("execve bad argv", execve(self, BAD_PTR, environ));
     R("execve bad envp", execve(self, noargs, BAD_PTR));
 
-    /* execve of this program: arguments, environment, descriptors */
+    /* execve of this program: arguments, environment, descriptors, signal state */
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &usr2, NULL);
+    signal(SIGHUP, SIG_IGN);
     int q[2];
     pipe(q);
     write(q[1], "to the child", 12);
@@ -163,10 +176,10 @@ int main(void) {
     char *envp[] = {"EMU_PROC=spawned", NULL};
     fflush(stdout);
     int r = posix_spawn(&pid, self, NULL, NULL, argv, envp);
+    if (r == 0)
+        waitpid(pid, &st, 0);       /* first: the child's lines come before */
     P("exec posix_spawn: %d", r);
-    if (r == 0) {
-        waitpid(pid, &st, 0);
+    if (r == 0)
         status("exec spawned child", st);
-    }
     return 0;
 }
