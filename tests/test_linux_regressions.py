@@ -32,3 +32,17 @@ def test_unknown_ioctl_is_enotty_counted_and_traced(aarch64_cc):
               if ln.startswith("ioctl(") and "0x5471" in ln]
     assert len(traced) == 1 and "ENOTTY" in traced[0] and "unknown ioctl 0x5471" in traced[0], \
         traced
+
+
+def test_harness_runs_this_checkouts_emu(tmp_path):
+    """The harness ran whichever `emu` `pip install -e` pointed at (another worktree) when that
+    one was importable: every lane row then tested someone else's code.  The emu it starts,
+    from any directory, must be this checkout's."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", "import emu, kernel; print(emu.__file__); "
+                           "print(kernel.__file__)"], capture_output=True, text=True,
+                          env=oracle.emu_process_env(), cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for line in proc.stdout.splitlines():
+        assert line.startswith(str(oracle.REPO) + "/"), (line, oracle.REPO)
