@@ -68,6 +68,19 @@ def guest_environment(setenv, unsetenv):
     return [f"{k}={v}" for k, v in env.items()]
 
 
+def _private_stderr():
+    """Emulator messages (--strace, --stats, fatal signals) go to a private copy of stderr:
+    the guest owns descriptor 2 and may close or redirect it (GNU tools close it at exit),
+    which must neither lose those messages nor turn the exit status into Python's 120."""
+    import fcntl
+    try:
+        fd = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 100)
+    except OSError:
+        return
+    sys.stderr.flush()
+    sys.stderr = open(fd, "w", buffering=1, errors="backslashreplace", closefd=True)
+
+
 def _environ_from_fd(fd):
     data = b""
     with os.fdopen(fd, "rb") as f:
@@ -129,6 +142,7 @@ def main(argv=None):
         return _fail("usage: emu run [-L ROOTFS] [-E VAR=VAL] PROGRAM [ARGS...]")
     if ns.rootfs and not os.path.isdir(ns.rootfs):
         return _fail(f"-L {ns.rootfs}: not a directory")
+    _private_stderr()
     from emu import runtime      # deferred: keeps `emu --help` and errors fast
     if ns.environ_fd is not None:
         try:

@@ -46,3 +46,16 @@ def test_harness_runs_this_checkouts_emu(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for line in proc.stdout.splitlines():
         assert line.startswith(str(oracle.REPO) + "/"), (line, oracle.REPO)
+
+
+def test_guest_closing_stderr_keeps_stats_and_status(tmp_path, qemu, busybox):
+    """GNU tools close descriptors 1 and 2 at exit; emu wrote --stats/--strace to the same
+    descriptor, lost them and exited 120 (Python failing to flush stderr) instead of the
+    guest's status.  Both must survive the guest closing its stderr."""
+    argv = [busybox, "sh", "-c", "exec 2>&-; echo out; exit 3"]
+    ref = oracle.run_qemu(argv, cwd=tmp_path)
+    got = oracle.run_emu(argv, cwd=tmp_path, stats=True, extra_args=["--strace"])
+    assert ref.status == 3 and ref.stdout == b"out\n", ref.describe()
+    assert got.status == ref.status and got.stdout == ref.stdout, got.describe()
+    _stats(got.stderr)
+    assert b"exit_group(3) = ?" in got.stderr, got.stderr[-500:]
