@@ -330,6 +330,14 @@ ROOTFS_ROWS: list[RootfsRow] = [
     _row("python3 platform", "python", "/usr/bin/python3", "-c",
          "import sys, platform; print(platform.machine(), sys.byteorder, sys.maxsize, "
          "sys.getfilesystemencoding(), sys.flags.optimize)"),
+    _steps("python3 subprocess (vfork + execve)", "python",
+           ["/usr/bin/python3", "-c",
+            "import subprocess, os\n"
+            "r = subprocess.run(['/bin/echo', 'hi', 'there'], capture_output=True)\n"
+            "print(r.returncode, r.stdout)\n"
+            "print(os.system('exit 3') >> 8)\n"
+            "print(subprocess.check_output('echo $((6*7)) | tr 4 X', shell=True))\n"],
+           expect=[(b"0 b'hi there\\n'\n3\nb'X2\\n'\n", 0)], why_expect=_NO_BINFMT),
     # c
     _row("gcc --version", "c", "/usr/bin/gcc", "--version"),
     _row("cc1 (compile to assembly)", "c", _CC1, "-quiet", "-O2", "freestanding.c", "-o", "-"),
