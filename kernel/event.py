@@ -7,8 +7,8 @@ work on it through fd.py unchanged, and waits block in the host with the
 GIL released.  The one conversion is struct epoll_event: 16 bytes on
 AArch64 (u32 events, 4 bytes of padding, u64 data), 12 bytes packed on
 x86-64; `data` is opaque and comes back as the guest gave it.  Flag values
-(EFD_*, TFD_*, IN_*, EPOLL*) are the same on both.  The signal-mask
-arguments of epoll_pwait/epoll_pwait2 are checked but not applied yet.
+(EFD_*, TFD_*, IN_*, EPOLL*) are the same on both.  The signal masks
+of epoll_pwait/epoll_pwait2 are swapped in for the call (poll.with_mask).
 Does not own: signalfd (signals), the fd table (fd.py).
 """
 import ctypes
