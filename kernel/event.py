@@ -97,11 +97,29 @@ def _wait(k, epfd, events, maxevents, timeout_ms):
     return got
 
 
+def _wait_masked(k, epfd, events, maxevents, timeout_ms, mask):
+    """epoll_wait under a temporary signal mask, in Linux's order (ep_poll): ready events are
+    returned first and a zero timeout returns without looking at signals (a pending signal
+    the mask unblocks then stays pending); otherwise such a signal (default action) is
+    delivered and the call fails with EINTR; else the wait runs with the mask swapped in."""
+    if mask is None:
+        return _wait(k, epfd, events, maxevents, timeout_ms)
+    got = _wait(k, epfd, events, maxevents, 0)
+    if got or timeout_ms == 0:
+        return got
+    st = k.signals
+    if any(not mask & (1 << (sig - 1)) and st.handler(sig) == abi.SIG_DFL for sig in st.pending):
+        with poll.with_mask(k, mask):      # delivers them (discarded, or the process ends)
+            pass
+        raise SyscallError(abi.EINTR)
+    with poll.with_mask(k, mask):
+        return _wait(k, epfd, events, maxevents, timeout_ms)
+
+
 @partial(poll.MASK_NOTE)
 def sys_epoll_pwait(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     mask = poll.read_sigmask(k, sigmask, sigsetsize)
-    with poll.with_mask(k, mask):
-        return _wait(k, epfd, events, maxevents, s32(timeout))
+    return _wait_masked(k, epfd, events, maxevents, s32(timeout), mask)
 
 
 @partial(poll.MASK_NOTE)
@@ -113,8 +131,7 @@ def sys_epoll_pwait2(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
             raise SyscallError(abi.EINVAL)
         ms = min(ts.tv_sec * 1000 + (ts.tv_nsec + 999_999) // 1_000_000, 0x7FFFFFFF)
     mask = poll.read_sigmask(k, sigmask, sigsetsize)
-    with poll.with_mask(k, mask):
-        return _wait(k, epfd, events, maxevents, ms)
+    return _wait_masked(k, epfd, events, maxevents, ms, mask)
 
 
 # -- timerfd -------------------------------------------------------------------------------

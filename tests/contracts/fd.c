@@ -148,6 +148,18 @@ int main(void) {
     sigprocmask(SIG_BLOCK, NULL, &now);
     P("pending after pselect=%d blocked after=%d", sigismember(&pend, SIGWINCH),
       sigismember(&now, SIGWINCH));
+    R("raise SIGWINCH a third time", raise(SIGWINCH));
+    int epm = epoll_create1(0);
+    struct epoll_event evs[1];
+    R("epoll_pwait unblocking mask", epoll_pwait(epm, evs, 1, 0, &none));
+    sigpending(&pend);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    P("pending after epoll_pwait=%d blocked after=%d", sigismember(&pend, SIGWINCH),
+      sigismember(&now, SIGWINCH));
+    R("epoll_pwait unblocking mask, 10 ms", epoll_pwait(epm, evs, 1, 10, &none));
+    sigpending(&pend);
+    P("pending after waiting epoll_pwait=%d", sigismember(&pend, SIGWINCH));
+    close(epm);
     R("ppoll bad mask pointer", ppoll(NULL, 0, &zero, BAD_PTR));
     R("unblock SIGWINCH", sigprocmask(SIG_UNBLOCK, &winch, NULL));
 
