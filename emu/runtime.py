@@ -69,7 +69,9 @@ class Process:
         opts += [] if batch else ["--no-batch"]
         opts += [] if code_cache else ["--no-cache"]
         opts += ["--tier", str(tiering)]
-        self.kernel.exec_command = [sys.executable, "-m", "emu", "run", *opts]
+        # -P: the guest's current directory must not shadow the emulator's packages.
+        safe = ["-P"] if sys.version_info >= (3, 11) else []
+        self.kernel.exec_command = [sys.executable, *safe, "-m", "emu", "run", *opts]
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
