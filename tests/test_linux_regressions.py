@@ -59,3 +59,20 @@ def test_guest_closing_stderr_keeps_stats_and_status(tmp_path, qemu, busybox):
     assert got.status == ref.status and got.stdout == ref.stdout, got.describe()
     _stats(got.stderr)
     assert b"exit_group(3) = ?" in got.stderr, got.stderr[-500:]
+
+
+def test_execve_from_a_directory_holding_an_emu_package(tmp_path, busybox):
+    """A guest execve re-runs `python -m emu`, which put the guest's current directory first on
+    sys.path: a directory holding an `emu` (or `kernel`) package took over.  Oracle: the same
+    shell command run natively."""
+    shadow = tmp_path / "project"
+    (shadow / "emu").mkdir(parents=True)
+    (shadow / "emu" / "__init__.py").write_text("raise SystemExit('shadowed emu imported')\n")
+    (shadow / "kernel").mkdir()
+    (shadow / "kernel" / "__init__.py").write_text("raise SystemExit('shadowed kernel')\n")
+    script = "cd {} && exec {} exec ok"
+    ref = oracle.run_native(["/bin/sh", "-c", script.format(shadow, "/bin/echo")], cwd=tmp_path)
+    got = oracle.run_emu([busybox, "sh", "-c", script.format(shadow, f"{busybox} echo")],
+                         cwd=tmp_path)
+    assert ref.stdout == b"exec ok\n" and ref.status == 0, ref.describe()
+    assert got.stdout == ref.stdout and got.status == ref.status, got.describe()
