@@ -224,6 +224,19 @@ def _resolve(path, rootfs):
     return path
 
 
+def check_exec(host_path, rootfs=None):
+    """What execve checks before the old program is gone: the ELF loads here and its
+    interpreter exists.  Returns None, or the errno Linux would give (ENOEXEC, ENOENT)."""
+    import errno
+    try:
+        main = _inspect(host_path, host_path)
+    except LoadError:
+        return errno.ENOEXEC
+    if main.interp and not os.path.exists(_resolve(main.interp, rootfs)):
+        return errno.ENOENT
+    return None
+
+
 def _guest_name(host_path, rootfs):
     p = os.path.abspath(host_path)
     if rootfs:

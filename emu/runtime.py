@@ -49,17 +49,33 @@ class Process:
 
     @classmethod
     def create(cls, path, argv, envp, rootfs=None, strace=False, stats=False,
-               batch=True, tiering="auto", code_cache=True):
+               batch=True, tiering="auto", code_cache=True, execfn=None, fds=(), signals=None):
         self = cls()
         self.stats_enabled = stats
         self.mem = GuestMemory()
         self.space = AddressSpace(self.mem)
         self.cpu = CPUState()
-        info = load(path, self.mem, self.space, argv, envp, rootfs=rootfs)
+        info = load(path, self.mem, self.space, argv, envp, rootfs=rootfs, execfn=execfn)
         self.exe_path = path
         self.kernel = Kernel(self.mem, self.space, rootfs=rootfs, exe_path=path,
                              strace=strace)
         self.kernel.cmdline = list(argv)
+        for guest_fd, host_fd in fds:           # descriptors a guest execve handed over
+            self.kernel.fds.adopt(guest_fd, host_fd)
+        # A guest execve runs `python -m emu run` again with these options (same pid).
+        opts = ["-L", os.path.abspath(rootfs)] if rootfs else []
+        opts += ["--strace"] if strace else []
+        opts += ["--stats"] if stats else []
+        opts += [] if batch else ["--no-batch"]
+        opts += [] if code_cache else ["--no-cache"]
+        opts += ["--tier", str(tiering)]
+        # -P: the guest's current directory must not shadow the emulator's packages.
+        safe = ["-P"] if sys.version_info >= (3, 11) else []
+        self.kernel.exec_command = [sys.executable, *safe, "-m", "emu", "run", *opts]
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.kernel.exec_env = env
 
         self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch,
                                      disk_cache=default_dir() if code_cache else None,
@@ -69,6 +85,12 @@ class Process:
         cpu.sp = info.sp
         cpu.excl_addr = 0xFFFFFFFFFFFFFFFF
         cpu.tid = os.getpid()
+        from kernel.signal import adopt_exec_state, inherited_from_host, reset_host_dispositions
+        if signals is None:                     # as inherited by this process (nohup...)
+            signals = inherited_from_host() + (0,)
+        reset_host_dispositions(signals[1])
+        self.kernel._tls.cpu = cpu
+        adopt_exec_state(self.kernel, *signals)
         return self
 
     # -- the exit loop ---------------------------------------------------------
@@ -156,6 +178,7 @@ class Process:
             "code_pages": tr.get("code_pages", 0),
             "exits": dict(self.exits),
             "unknown_syscalls": {str(k): v for k, v in self.kernel.unknown_syscalls.items()},
+            "unknown_ioctls": {f"{k:#x}": v for k, v in self.kernel.unknown_ioctls.items()},
             "wall_s": round(wall, 6),
         }
         sys.stderr.write("EMU_BLOCK_STATS " + json.dumps(out, sort_keys=True) + "\n")

@@ -3,7 +3,7 @@
   python -m harness fetch PKG...              unpack Debian arm64 packages, print their roots
   python -m harness build FILE.c [-o OUT] [--native]   compile a fixture (cached), print the path
   python -m harness lane NAME [--out FILE.md]  run a lane, write its Markdown report
-  python -m harness lane rootfs [--rootfs DIR] [--profile NAME]... [--build]
+  python -m harness lane rootfs [--rootfs DIR] [--profile NAME]... [--row TEXT]... [--build]
   python -m harness lanes                      list the lanes
   python -m harness ledger [--check]           regenerate (or check) ISA_LEDGER.md
   python -m harness syscall-ledger [--check]   regenerate (or check) SYSCALL_LEDGER.md
@@ -59,6 +59,8 @@ def _cmd_lane(args) -> int:
             print(f"harness lane: {exc}", file=sys.stderr)
             return 2
         lanes.ROOTFS_PROFILES = args.profile
+    if args.row:
+        lanes.ROW_FILTER = args.row
     if args.build and args.name == "rootfs":
         wanted = args.profile or list(rootfs.PROFILES)
         try:
@@ -70,6 +72,9 @@ def _cmd_lane(args) -> int:
         t = "" if o.emu_s is None else f" ({o.emu_s:.2f} s)"
         print(f"{o.status:11} {o.row}{t}{': ' + o.detail if o.detail else ''}", file=sys.stderr, flush=True)
     outcomes, seconds = lanes.run_lane(args.name, progress)
+    if not outcomes:
+        print(f"harness lane: no row of lane {args.name} matches --row {args.row}", file=sys.stderr)
+        return 2
     report = lanes.markdown_report(args.name, outcomes, seconds)
     out = Path(args.out or oracle.REPO / "build" / "lanes" / f"{args.name}.md")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +103,8 @@ def main(argv=None) -> int:
                    "$EMU_ROOTFS or ~/.cache/emu/rootfs/bookworm-arm64)")
     p.add_argument("--profile", action="append", metavar="NAME",
                    help="lane rootfs: only the rows of this profile (repeatable)")
+    p.add_argument("--row", action="append", metavar="TEXT",
+                   help="only the rows whose name contains TEXT (repeatable)")
     p.add_argument("--build", action="store_true",
                    help="lane rootfs: first build the profiles the rows need (downloads)")
     p.set_defaults(fn=_cmd_lane)

@@ -273,6 +273,15 @@ ROOTFS_ROWS: list[RootfsRow] = [
          'printf "%05d|%-4s|%x\\n" 42 ab 255; declare -A m=([k]=v); echo ${m[k]}'),
     _row("bash pipeline (fork)", "base", "/bin/bash", "-c",
          "for i in 1 2 3; do echo $i; done | while read x; do echo \"<$x>\"; done"),
+    _row("bash subshells, $(...), (fork + wait4)", "base", "/bin/bash", "-c",
+         'x=$(echo a; echo b | (read y; echo "[$y]")); echo "$x"; (exit 3); echo "status $?"; '
+         'f() { echo "in f $1"; return 5; }; y=$(f z); echo "$y $?"; '
+         'for i in 1 2 3; do (echo "sub $i"; exit $i) & wait $!; echo "job $?"; done'),
+    _steps("bash runs programs (execve)", "base",
+           ["/bin/bash", "-c", "printf '%s\\n' c b a | /usr/bin/sort | /usr/bin/tr a-z A-Z; "
+            "/bin/echo done; /usr/bin/env -i X=1 /usr/bin/printenv X; "
+            "exec /bin/sh -c 'echo \"sh: $0 $1\"; exit 7' zero one"],
+           expect=[(b"A\nB\nC\ndone\n1\nsh: zero one\n", 7)], why_expect=_NO_BINFMT),
     _row("sh (dash) loop", "base", "/bin/sh", "-c",
          "i=0; while [ $i -lt 500 ]; do i=$((i+1)); done; echo $i"),
     _row("busybox sh", "base", "/bin/busybox", "sh", "-c", 'echo $((6*7)); x=abcd; echo ${#x} ${x#ab}'),
@@ -321,6 +330,14 @@ ROOTFS_ROWS: list[RootfsRow] = [
     _row("python3 platform", "python", "/usr/bin/python3", "-c",
          "import sys, platform; print(platform.machine(), sys.byteorder, sys.maxsize, "
          "sys.getfilesystemencoding(), sys.flags.optimize)"),
+    _steps("python3 subprocess (vfork + execve)", "python",
+           ["/usr/bin/python3", "-c",
+            "import subprocess, os\n"
+            "r = subprocess.run(['/bin/echo', 'hi', 'there'], capture_output=True)\n"
+            "print(r.returncode, r.stdout)\n"
+            "print(os.system('exit 3') >> 8)\n"
+            "print(subprocess.check_output('echo $((6*7)) | tr 4 X', shell=True))\n"],
+           expect=[(b"0 b'hi there\\n'\n3\nb'X2\\n'\n", 0)], why_expect=_NO_BINFMT),
     # c
     _row("gcc --version", "c", "/usr/bin/gcc", "--version"),
     _row("cc1 (compile to assembly)", "c", _CC1, "-quiet", "-O2", "freestanding.c", "-o", "-"),
@@ -485,12 +502,17 @@ def _safe(text: str) -> str:
     return re.sub(r"[^\w.+-]+", "_", text)[:40]
 
 
+ROW_FILTER: list[str] | None = None      # set by `python -m harness lane NAME --row TEXT`
+
+
 def run_lane(name: str, progress: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], float]:
     lane = LANES[name]
     start = time.monotonic()
     missing = lane.prerequisites()
     outcomes = []
     for row, fn in lane.rows():
+        if ROW_FILTER and not any(text in row for text in ROW_FILTER):
+            continue
         if missing:
             out = Outcome(row, "unsupported", "; ".join(missing))
         else:

@@ -177,14 +177,6 @@ def run_qemu(argv: Sequence[str], *, rootfs=None, env: dict | None = None, stdin
     return _run(cmd + [str(a) for a in argv], guest_env(env), stdin, cwd, timeout)
 
 
-@lru_cache(maxsize=None)
-def _emu_needs_pythonpath() -> bool:
-    """True when `python -m emu` only works with the checkout on PYTHONPATH (not pip-installed)."""
-    proc = subprocess.run([sys.executable, "-c", "import emu"], capture_output=True,
-                          cwd=tempfile.gettempdir(), env={"PATH": os.environ.get("PATH", "")})
-    return proc.returncode != 0
-
-
 def emu_command(argv: Sequence[str], *, rootfs=None, stats: bool = False, strace: bool = False,
                 extra_args: Sequence[str] = ()) -> list[str]:
     # EMU_COMMAND replaces `python -m emu run` (e.g. EMU_COMMAND=qemu-aarch64 checks the harness
@@ -202,8 +194,9 @@ def emu_command(argv: Sequence[str], *, rootfs=None, stats: bool = False, strace
 
 def emu_process_env(env: dict | None = None) -> dict:
     penv = guest_env(env)
-    if _emu_needs_pythonpath():
-        penv["PYTHONPATH"] = str(REPO)
+    # Always this checkout's emu: an `pip install -e` of another checkout (another worktree)
+    # would otherwise be what `python -m emu` imports from the run's directory.
+    penv["PYTHONPATH"] = str(REPO)
     for var in ("EMU_BLOCK_STATS", "EMU_CACHE_DIR", "XDG_CACHE_HOME"):
         if var in os.environ and var not in penv:
             penv[var] = os.environ[var]

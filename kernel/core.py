@@ -54,6 +54,10 @@ class Kernel:
         # /proc/self/cmdline; the runtime may set the real argv after load().
         self.cmdline = [self.exe_guest_path] if self.exe_path else []
         self.comm = os.fsencode(os.path.basename(self.exe_path or "emu"))[:15]
+        self.exec_command = None            # execve: the emulator command line (runtime sets it)
+        self.exec_env = None
+        self.vfork_fd = None                # a vfork child's end of its parent's wait pipe
+        self.children = {}
         self._tls = threading.local()
         self._finished = False
 
@@ -111,6 +115,7 @@ class Kernel:
         args = [cpu.x[i] for i in range(6)]
         entry = self.table.get(nr)
         self._tls.cpu = cpu
+        self._tls.note = None
         if entry is None:
             self.unknown_syscalls[nr] += 1
             ret = -abi.ENOSYS
@@ -145,9 +150,19 @@ class Kernel:
             return -abi.EINVAL
         return ret if ret is not None else 0
 
+    def note(self, text):
+        """A remark the --strace line of the current call ends with (e.g. unknown ioctl)."""
+        self._tls.note = text
+
     def _trace(self, name, fmt, args, ret):
         try:
-            self.strace_file.write(strace.format_call(self, name, fmt, args, ret) + "\n")
+            line = strace.format_call(self, name, fmt, args, ret)
+            note = getattr(self._tls, "note", None)
+            if note:
+                line += f" <{note}>"
+            elif name.startswith("syscall_"):
+                line += " <unknown syscall>"
+            self.strace_file.write(line + "\n")
             self.strace_file.flush()
         except (OSError, ValueError):
             pass                # the trace must never break the guest

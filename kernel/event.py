@@ -7,14 +7,14 @@ work on it through fd.py unchanged, and waits block in the host with the
 GIL released.  The one conversion is struct epoll_event: 16 bytes on
 AArch64 (u32 events, 4 bytes of padding, u64 data), 12 bytes packed on
 x86-64; `data` is opaque and comes back as the guest gave it.  Flag values
-(EFD_*, TFD_*, IN_*, EPOLL*) are the same on both.  The signal-mask
-arguments of epoll_pwait/epoll_pwait2 are checked but not applied yet.
+(EFD_*, TFD_*, IN_*, EPOLL*) are the same on both.  The signal masks
+of epoll_pwait/epoll_pwait2 are swapped in for the call (poll.with_mask).
 Does not own: signalfd (signals), the fd table (fd.py).
 """
 import ctypes
 import struct
 
-from kernel import abi
+from kernel import abi, poll
 from kernel.errors import SyscallError
 from kernel.path import resolve
 from kernel.status import partial
@@ -97,20 +97,32 @@ def _wait(k, epfd, events, maxevents, timeout_ms):
     return got
 
 
-def _sigmask(k, sigmask, sigsetsize):
-    if sigmask:
-        if sigsetsize != abi.SIGSET_SIZE:
-            raise SyscallError(abi.EINVAL)
-        k.mem.read(sigmask, abi.SIGSET_SIZE)
+def _wait_masked(k, epfd, events, maxevents, timeout_ms, mask):
+    """epoll_wait under a temporary signal mask, in Linux's order (ep_poll): ready events are
+    returned first and a zero timeout returns without looking at signals (a pending signal
+    the mask unblocks then stays pending); otherwise such a signal (default action) is
+    delivered and the call fails with EINTR; else the wait runs with the mask swapped in."""
+    if mask is None:
+        return _wait(k, epfd, events, maxevents, timeout_ms)
+    got = _wait(k, epfd, events, maxevents, 0)
+    if got or timeout_ms == 0:
+        return got
+    st = k.signals
+    if any(not mask & (1 << (sig - 1)) and st.handler(sig) == abi.SIG_DFL for sig in st.pending):
+        with poll.with_mask(k, mask):      # delivers them (discarded, or the process ends)
+            pass
+        raise SyscallError(abi.EINTR)
+    with poll.with_mask(k, mask):
+        return _wait(k, epfd, events, maxevents, timeout_ms)
 
 
-@partial("the signal mask argument is checked but not applied (no async signals yet)")
+@partial(poll.MASK_NOTE)
 def sys_epoll_pwait(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
-    _sigmask(k, sigmask, sigsetsize)
-    return _wait(k, epfd, events, maxevents, s32(timeout))
+    mask = poll.read_sigmask(k, sigmask, sigsetsize)
+    return _wait_masked(k, epfd, events, maxevents, s32(timeout), mask)
 
 
-@partial("the signal mask argument is checked but not applied (no async signals yet)")
+@partial(poll.MASK_NOTE)
 def sys_epoll_pwait2(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
     ms = -1
     if timeout:
@@ -118,8 +130,8 @@ def sys_epoll_pwait2(k, epfd, events, maxevents, timeout, sigmask, sigsetsize):
         if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < 1_000_000_000:
             raise SyscallError(abi.EINVAL)
         ms = min(ts.tv_sec * 1000 + (ts.tv_nsec + 999_999) // 1_000_000, 0x7FFFFFFF)
-    _sigmask(k, sigmask, sigsetsize)
-    return _wait(k, epfd, events, maxevents, ms)
+    mask = poll.read_sigmask(k, sigmask, sigsetsize)
+    return _wait_masked(k, epfd, events, maxevents, ms, mask)
 
 
 # -- timerfd -------------------------------------------------------------------------------

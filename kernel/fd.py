@@ -78,6 +78,11 @@ class FdTable:
             self._set(g, OpenFile(hfd, cloexec, path, virtual, lister))
             return g
 
+    def adopt(self, g, hfd):
+        """Guest fd g is host fd hfd (handed over by the execve that started us)."""
+        with self.lock:
+            self._set(g, OpenFile(hfd, False))
+
     def _set(self, g, f):
         self.files[g] = f
         os.set_inheritable(f.host, not f.cloexec)
@@ -470,6 +475,7 @@ def sys_ioctl(k, fd, request, arg):
     spec = _IOCTL_PASS.get(request)
     if spec is None:
         k.unknown_ioctls[request] += 1
+        k.note(f"unknown ioctl {request:#x}, counted in EMU_BLOCK_STATS unknown_ioctls")
         raise SyscallError(abi.ENOTTY)
     if spec == "int":
         return fcntl.ioctl(f.host, request, s32(arg))

@@ -6,14 +6,18 @@ results back in the guest's terms: revents per entry (POLLNVAL for a
 closed guest fd, POLLHUP/POLLERR whatever was asked), select's bit sets
 (Linux's POLLIN_SET/POLLOUT_SET/POLLEX_SET rules), and the remaining time
 written back to the timeout as Linux does.  A zero timeout polls once.
-The signal mask argument is checked and read but not applied: guest
-signals are not delivered asynchronously yet.
+The signal mask argument is swapped in for the duration of the call, as
+Linux does (set_user_sigmask): pending signals it unblocks are acted on
+(default actions: discard or terminate), and the caller's mask is back when
+the call returns.  Guest handlers are not run yet (kernel/signal.py), so a
+pending handled signal stays pending instead of interrupting the call.
 Does not own: the fd table (fd.py).
 """
+import contextlib
 import ctypes
 import time as _time
 
-from kernel import abi
+from kernel import abi, signal
 from kernel.errors import SyscallError
 from kernel.status import partial
 from kernel.uaccess import read_struct, s32, write_struct
@@ -52,14 +56,33 @@ def _host_ppoll(pfds, n, timeout_ns, wait=True):
     return r, left
 
 
-def _check_sigmask(k, sigmask, sigsetsize):
-    if sigmask:
-        if sigsetsize != abi.SIGSET_SIZE:
-            raise SyscallError(abi.EINVAL)
-        k.mem.read(sigmask, abi.SIGSET_SIZE)
+MASK_NOTE = ("the signal mask is applied for the call; guest handlers do not run yet, so a "
+             "pending handled signal does not interrupt it")
 
 
-@partial("the signal mask argument is checked but not applied (no async signals yet)")
+def read_sigmask(k, sigmask, sigsetsize):
+    """The temporary mask (None: keep the current one)."""
+    if not sigmask:
+        return None
+    if sigsetsize != abi.SIGSET_SIZE:
+        raise SyscallError(abi.EINVAL)
+    return k.mem.read_u64(sigmask)
+
+
+@contextlib.contextmanager
+def with_mask(k, mask):
+    """Run the wait with `mask` as the thread's signal mask, then restore the old one."""
+    if mask is None:
+        yield
+        return
+    old = signal.set_mask(k, mask)
+    try:
+        yield
+    finally:
+        signal.set_mask(k, old)
+
+
+@partial(MASK_NOTE)
 def sys_ppoll(k, fds, nfds, tmo, sigmask, sigsetsize):
     n = nfds & 0xFFFFFFFF
     if n > k.fds.limit:
@@ -67,7 +90,7 @@ def sys_ppoll(k, fds, nfds, tmo, sigmask, sigsetsize):
     raw = k.mem.read(fds, 8 * n)
     guest = (abi.Pollfd * n).from_buffer_copy(raw) if n else []
     timeout_ns = _timeout(k, tmo)
-    _check_sigmask(k, sigmask, sigsetsize)
+    mask = read_sigmask(k, sigmask, sigsetsize)
     k.mem.check(fds, 8 * n, write=True)
     host = (abi.Pollfd * max(n, 1))()
     invalid = []
@@ -78,7 +101,8 @@ def sys_ppoll(k, fds, nfds, tmo, sigmask, sigsetsize):
         if p.fd >= 0 and f is None:
             invalid.append(i)
     # POLLNVAL entries count as ready: the call then returns at once.
-    r, left = _host_ppoll(host, n, timeout_ns, wait=not invalid)
+    with with_mask(k, mask):
+        r, left = _host_ppoll(host, n, timeout_ns, wait=not invalid)
     for i, p in enumerate(guest):
         p.revents = host[i].revents
     for i in invalid:
@@ -97,7 +121,7 @@ def _read_set(k, addr, nwords):
     return int.from_bytes(k.mem.read(addr, 8 * nwords), "little")
 
 
-@partial("the signal mask argument is checked but not applied (no async signals yet)")
+@partial(MASK_NOTE)
 def sys_pselect6(k, nfds, readfds, writefds, exceptfds, tmo, sig):
     n = s32(nfds)
     if n < 0:
@@ -106,10 +130,11 @@ def sys_pselect6(k, nfds, readfds, writefds, exceptfds, tmo, sig):
     nwords = (n + 63) // 64
     sets = [_read_set(k, a, nwords) for a in (readfds, writefds, exceptfds)]
     timeout_ns = _timeout(k, tmo)
+    mask = None
     if sig:
         # struct { const sigset_t *ss; size_t ss_len; }
         ss = read_struct(k.mem, sig, abi.Iovec)
-        _check_sigmask(k, ss.iov_base, ss.iov_len)
+        mask = read_sigmask(k, ss.iov_base, ss.iov_len)
     for a in (readfds, writefds, exceptfds):
         if a:
             k.mem.check(a, 8 * nwords, write=True)
@@ -130,7 +155,8 @@ def sys_pselect6(k, nfds, readfds, writefds, exceptfds, tmo, sig):
         if f is None:
             raise SyscallError(abi.EBADF)
         host[i].fd, host[i].events = f.host, wanted[g]
-    _, left = _host_ppoll(host, len(order), timeout_ns)
+    with with_mask(k, mask):
+        _, left = _host_ppoll(host, len(order), timeout_ns)
     out = [0, 0, 0]
     count = 0
     for i, g in enumerate(order):

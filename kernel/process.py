@@ -7,14 +7,18 @@ dumpable, pdeathsig, tid address kept here; thread/process attributes the
 host keeps for the calling thread passed through: no_new_privs, child
 subreaper, timer slack, keepcaps, capability bounding set...; seccomp
 filters, SVE/PAC/MTE controls refused with EINVAL), and the ENOSYS stub for
-syscalls deliberately left unimplemented.  Does not own: clone/execve/wait (later), signals (signal.py).
+syscalls deliberately left unimplemented; fork-like clone, wait4/waitid and execve
+(see the section at the end).  Does not own: threads (later), signals (signal.py).
 """
 import ctypes
+import os
+import stat
+import sys
 
-from kernel import abi
+from kernel import abi, strace
 from kernel.errors import ProcessExit, SyscallError
 from kernel.status import deliberate_enosys, partial
-from kernel.uaccess import s32
+from kernel.uaccess import read_path, s32
 
 
 @partial("ends the whole process (guest threads are not implemented yet)")
@@ -127,3 +131,267 @@ def _host_prctl(option, a2, a3, a4, a5):
     if r < 0:
         raise SyscallError(ctypes.get_errno())
     return r
+
+
+# -- fork, wait, execve ----------------------------------------------------------------------
+# A guest process is one host process (this emulator), so fork is the host's fork: the guest
+# memory reservation is a private mapping and is copied on write, the translated code and the
+# Kernel state come along.  execve starts a fresh emulator (k.exec_command, set by the runtime)
+# on the new program in this same host process (same pid), handing over the guest's
+# descriptors and environment.
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x100000, 0x200000
+CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x400000, 0x800000, 0x1000000
+CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER = 0x2000000, 0x4000000, 0x8000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_IO = 0x20000000, 0x40000000, 0x80000000
+_CLONE_NS = (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER
+             | CLONE_NEWPID | CLONE_NEWNET)
+_CLONE_OK = (0xFF | CLONE_VM | CLONE_FS | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID
+             | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED | CLONE_UNTRACED
+             | CLONE_SYSVSEM | CLONE_IO | CLONE_PTRACE)
+
+
+def _before_fork(k):
+    for f in (sys.stdout, sys.stderr, k.strace_file):
+        try:
+            f.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def _rekey_thread_state(k, old, new):
+    """Per-thread records (signal mask, altstack, robust list) move to the child's tid."""
+    for table in (k.signals.masks, k.signals.altstacks, k.robust_list):
+        if old in table:
+            table[new] = table.pop(old)
+    k.clear_child_tid.pop(old, None)
+
+
+@partial("fork-like clones (no CLONE_VM, or CLONE_VM|CLONE_VFORK run as a fork whose parent "
+         "waits for the child's execve/exit); threads (CLONE_THREAD/CLONE_VM alone) and "
+         "namespaces are not implemented")
+def sys_clone(k, flags, newsp, ptid, tls, ctid):
+    if flags & CLONE_THREAD or (flags & CLONE_VM and not flags & CLONE_VFORK):
+        k.note("threads are not implemented")
+        raise SyscallError(abi.ENOSYS)
+    if flags & _CLONE_NS:
+        raise SyscallError(abi.EPERM)
+    if flags & ~_CLONE_OK & ~(CLONE_FILES | CLONE_SIGHAND | CLONE_PARENT | CLONE_PIDFD):
+        raise SyscallError(abi.EINVAL)
+    if flags & (CLONE_FILES | CLONE_SIGHAND | CLONE_PARENT | CLONE_PIDFD):
+        raise SyscallError(abi.EINVAL)      # shared tables/pidfds: only with threads
+    for p in ((ptid,) if flags & CLONE_PARENT_SETTID else ()) + \
+            ((ctid,) if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) else ()):
+        k.mem.check(p, 4, write=True)
+    vfork = bool(flags & CLONE_VFORK)
+    if vfork:
+        r, w = os.pipe2(os.O_CLOEXEC)       # the child's end closes at its execve or exit
+    _before_fork(k)
+    cpu = k.cpu
+    old_tid = k.tid()
+    pid = os.fork()
+    if pid == 0:                            # the child
+        if k.vfork_fd is not None:          # only our own execve/exit may wake our parent
+            os.close(k.vfork_fd)
+            k.vfork_fd = None
+        if vfork:
+            os.close(r)
+            k.vfork_fd = w
+        cpu.tid = os.getpid()
+        _rekey_thread_state(k, old_tid, cpu.tid)
+        if newsp:
+            cpu.sp = newsp
+        if flags & CLONE_SETTLS:
+            cpu.tpidr = tls
+        if flags & CLONE_CHILD_SETTID:
+            k.mem.write_u32(ctid, cpu.tid)
+        if flags & CLONE_CHILD_CLEARTID:
+            k.clear_child_tid[cpu.tid] = ctid
+        k.children = {}
+        return 0
+    if flags & CLONE_PARENT_SETTID:
+        k.mem.write_u32(ptid, pid)
+    if vfork:
+        os.close(w)
+        while True:                         # parent sleeps until the child execs or exits
+            try:
+                if not os.read(r, 1):
+                    break
+            except InterruptedError:
+                continue
+        os.close(r)
+    return pid
+
+
+_libc.wait4.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+_libc.syscall.restype = ctypes.c_long
+_WAIT_OPTIONS = 0x1 | 0x2 | 0x4 | 0x8 | 0x01000000 | 0x20000000 | 0x40000000 | 0x80000000
+_SYS_WAITID_HOST = 247                      # x86-64
+
+
+def sys_wait4(k, pid, wstatus, options, rusage):
+    options &= 0xFFFFFFFF
+    if options & ~_WAIT_OPTIONS:
+        raise SyscallError(abi.EINVAL)
+    if wstatus:
+        k.mem.check(wstatus, 4, write=True)
+    if rusage:
+        k.mem.check(rusage, 144, write=True)
+    status = ctypes.c_int(0)
+    ru = ctypes.create_string_buffer(144)
+    while True:
+        got = _libc.wait4(s32(pid), ctypes.byref(status), ctypes.c_int(s32(options)), ru)
+        err = ctypes.get_errno()
+        if got >= 0 or err != abi.EINTR:
+            break
+    if got < 0:
+        raise SyscallError(err)
+    if got > 0:
+        if wstatus:
+            k.mem.write_u32(wstatus, status.value & 0xFFFFFFFF)
+        if rusage:
+            k.mem.write(rusage, ru.raw)      # struct rusage: the same layout on both 64-bit ABIs
+    return got
+
+
+def sys_waitid(k, idtype, id_, infop, options, rusage):
+    """siginfo_t (128 bytes) and struct rusage have the same layout on arm64 and x86-64."""
+    if infop:
+        k.mem.check(infop, 128, write=True)
+    if rusage:
+        k.mem.check(rusage, 144, write=True)
+    info = ctypes.create_string_buffer(128)
+    ru = ctypes.create_string_buffer(144)
+    while True:
+        got = _libc.syscall(ctypes.c_long(_SYS_WAITID_HOST), ctypes.c_long(s32(idtype)),
+                            ctypes.c_long(s32(id_)), info, ctypes.c_long(s32(options)), ru)
+        err = ctypes.get_errno()
+        if got >= 0 or err != abi.EINTR:
+            break
+    if got < 0:
+        raise SyscallError(err)
+    if infop:
+        k.mem.write(infop, info.raw)
+    if rusage:
+        k.mem.write(rusage, ru.raw)
+    return got
+
+
+def _read_strings(k, addr, limit=0x10000):
+    out = []
+    if not addr:
+        return out
+    for i in range(limit):
+        p = k.mem.read_u64(addr + 8 * i)
+        if not p:
+            return out
+        out.append(k.mem.read_cstr(p, 1 << 17))
+    raise SyscallError(abi.E2BIG)
+
+
+_ELF_AARCH64 = (b"\x7fELF\x02\x01", 183)
+
+
+def _exec_target(k, path, argv, depth=0):
+    """Resolve an execve target like Linux's binfmt handlers: an AArch64 ELF runs; a `#!`
+    script runs its interpreter with the script path inserted.  Returns (guest path of the
+    program to load, its argv, AT_EXECFN path)."""
+    from kernel.path import resolve
+    host, _ = resolve(k, abi.AT_FDCWD, path, True)
+    st = os.stat(host)                      # ENOENT, ENOTDIR, ELOOP... as Linux
+    if stat.S_ISDIR(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        raise SyscallError(abi.EACCES)
+    if not os.access(host, os.X_OK):
+        raise SyscallError(abi.EACCES)
+    with open(host, "rb") as f:
+        head = f.read(256)
+    if head.startswith(b"#!") and depth < 4:
+        line = head[2:].split(b"\n", 1)[0].strip()
+        if b"\n" not in head[2:] and len(head) == 256:
+            raise SyscallError(abi.ENOEXEC)
+        if not line:
+            raise SyscallError(abi.ENOEXEC)
+        parts = line.split(None, 1)
+        interp = parts[0]
+        new_argv = [interp] + parts[1:] + [path] + argv[1:]
+        return _exec_target(k, interp, new_argv, depth + 1)[0:2] + (path,)
+    if head[:6] != _ELF_AARCH64[0] or int.from_bytes(head[18:20], "little") != _ELF_AARCH64[1]:
+        raise SyscallError(abi.ENOEXEC)
+    from emu.loader import check_exec
+    err = check_exec(host, k.rootfs)
+    if err:
+        raise SyscallError(err)
+    if path.startswith(b"/proc/"):          # /proc/self/exe, /proc/self/fd/N: what they are here
+        path = os.fsencode(k.guest_path(os.path.realpath(host)))
+    return path, argv, path
+
+
+def _hand_over_fds(k):
+    """Make the guest's descriptors that survive execve inheritable, guest 0-2 at host 0-2;
+    returns the others as (guest, host) pairs."""
+    keep = {n: f.host for n, f in k.fds.files.items() if not f.cloexec}
+    for n in (0, 1, 2):
+        if keep.get(n) == n:
+            continue
+        for m, h in list(keep.items()):      # host n is busy with another guest fd: move it
+            if h == n and m != n:
+                keep[m] = os.dup(h)
+        if n in keep:
+            os.dup2(keep[n], n, inheritable=True)
+            keep[n] = n
+        else:
+            try:
+                os.close(n)
+            except OSError:
+                pass
+    for n, f in k.fds.files.items():
+        if f.host not in keep.values():
+            try:
+                os.set_inheritable(f.host, False)
+            except OSError:
+                pass
+    for h in keep.values():
+        os.set_inheritable(h, True)
+    return sorted((n, h) for n, h in keep.items() if n > 2)
+
+
+@partial("starts a new emulator process image on the program (same pid), handing over the "
+         "descriptors without close-on-exec, the blocked mask, pending and ignored signals")
+def sys_execve(k, path, argv_p, envp_p):
+    path = read_path(k.mem, path)
+    argv = _read_strings(k, argv_p)
+    envp = _read_strings(k, envp_p)
+    if not path:
+        raise SyscallError(abi.ENOENT)
+    prog, argv, execfn = _exec_target(k, path, argv)
+    if not k.exec_command:
+        raise SyscallError(abi.ENOSYS)
+    env_fd = os.memfd_create("emu-environ", 0)
+    os.write(env_fd, b"".join(e + b"\0" for e in envp))
+    os.lseek(env_fd, 0, os.SEEK_SET)
+    k.finish()
+    _before_fork(k)
+    fds = _hand_over_fds(k)
+    os.set_inheritable(env_fd, True)
+    cmd = list(k.exec_command) + ["--environ-fd", str(env_fd), "--execfn", os.fsdecode(execfn)]
+    # What execve keeps of the signal state: the blocked mask, pending signals and the ignored
+    # dispositions (handled ones go back to the default).
+    st = k.signals
+    ignored = sum(1 << (n - 1) for n, a in st.actions.items() if a.sa_handler == abi.SIG_IGN)
+    pending = sum(1 << (n - 1) for n in st.pending)
+    cmd += ["--signals", f"{st.masks.get(k.tid(), 0):x}:{ignored:x}:{pending:x}"]
+    for n, h in fds:
+        cmd += ["--fd", f"{n}:{h}"]
+    cmd += ["-0", os.fsdecode(argv[0]) if argv else "", "--", os.fsdecode(prog)]
+    cmd += [os.fsdecode(a) for a in argv[1:]]
+    if k.strace:                            # a successful execve does not return here
+        k.strace_file.write(f"execve({strace.quote(path)}, [{', '.join(map(strace.quote, argv))}],"
+                            f" {len(envp)} vars) = 0\n")
+        k.strace_file.flush()
+    try:
+        os.execve(sys.executable, cmd, k.exec_env or os.environ)
+    except OSError as e:
+        os.close(env_fd)
+        raise SyscallError(e.errno or abi.ENOEXEC) from None

@@ -9,7 +9,8 @@ contents come from the emulator, opened read-only as a snapshot:
   /proc/self/maps      the guest memory map (kernel/vma.py)
   /proc/self/auxv      the auxiliary vector the loader built (the real bytes)
   /proc/self/cmdline   /proc/self/environ   read from guest memory, as Linux does
-  /proc/self/comm      /proc/self/stat      /proc/self/status   (guest name, stack)
+  /proc/self/comm      /proc/self/stat      /proc/self/status   (guest name, stack,
+                                                                 signal masks)
   /proc/cpuinfo        an AArch64 view (kernel/cpuinfo.py)
 Everything else under /proc, /sys and /dev is the host's.
 Does not own: path walking (path.py), opening files (fs.py).
@@ -121,8 +122,19 @@ def _stat(k):
 
 
 def _status(k):
+    """The host's /proc/self/status with the guest's name and signal state."""
     raw = open("/proc/self/status", "rb").read()
-    return re.sub(rb"^Name:\t[^\n]*", lambda m: b"Name:\t" + k.comm, raw, count=1, flags=re.M)
+    raw = re.sub(rb"^Name:\t[^\n]*", lambda m: b"Name:\t" + k.comm, raw, count=1, flags=re.M)
+    st = k.signals
+    pend = sum(1 << (n - 1) for n in st.pending)
+    ign = sum(1 << (n - 1) for n, a in st.actions.items() if a.sa_handler == abi.SIG_IGN)
+    cgt = sum(1 << (n - 1) for n, a in st.actions.items()
+              if a.sa_handler not in (abi.SIG_IGN, abi.SIG_DFL))
+    for name, v in ((b"SigPnd", pend), (b"ShdPnd", pend), (b"SigBlk", st.masks.get(k.tid(), 0)),
+                    (b"SigIgn", ign), (b"SigCgt", cgt)):
+        raw = re.sub(rb"^" + name + rb":\t[^\n]*", lambda m: name + b":\t%016x" % v, raw,
+                     count=1, flags=re.M)
+    return raw
 
 
 _FILES = {

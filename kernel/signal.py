@@ -11,6 +11,7 @@ is not done here yet.  Signals to other pids go to the host kernel.
 Does not own: host signal handling, sigreturn, frame layout.
 """
 import os
+import signal as _host_signal
 import threading
 
 from kernel import abi
@@ -38,6 +39,56 @@ class SignalState:
         return act.sa_handler if act is not None else abi.SIG_DFL
 
 
+# Signals that reach the guest asynchronously from outside (the terminal, other processes, a
+# closed pipe).  The guest runs in this host process, so their host disposition is the guest's
+# as far as it can be without running guest handlers: ignored when the guest ignores them,
+# the default action otherwise (SIGCHLD ignored on the host also means auto-reaped children,
+# as in Linux).  Python's own SIGINT handler and its SIG_IGN for SIGPIPE/SIGXFSZ would
+# otherwise show through (a traceback on Ctrl-C, EPIPE instead of death by SIGPIPE).
+HOST_MIRRORED = (abi.SIGHUP, abi.SIGINT, abi.SIGQUIT, abi.SIGUSR1, abi.SIGUSR2, abi.SIGPIPE,
+                 abi.SIGALRM, abi.SIGTERM, abi.SIGCHLD, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU,
+                 abi.SIGXCPU, abi.SIGXFSZ, abi.SIGVTALRM, abi.SIGPROF, abi.SIGWINCH, abi.SIGURG,
+                 abi.SIGIO, abi.SIGPWR)
+
+
+def mirror_to_host(sig, handler):
+    """Give the host process the guest's disposition for an asynchronous signal."""
+    if sig not in HOST_MIRRORED or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        _host_signal.signal(sig, _host_signal.SIG_IGN if handler == abi.SIG_IGN
+                            else _host_signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass
+
+
+def reset_host_dispositions(ignored=0):
+    """At start-up: the host dispositions of a guest that has no handlers yet."""
+    for sig in HOST_MIRRORED:
+        mirror_to_host(sig, abi.SIG_IGN if ignored & _bit(sig) else abi.SIG_DFL)
+
+
+def inherited_from_host():
+    """(blocked mask, ignored set) the emulator itself inherited (e.g. from nohup), which the
+    first guest program inherits as from an execve.  SIGPIPE and SIGXFSZ are not taken from
+    the host: the Python runtime ignores them itself at start-up."""
+    ignored = 0
+    for sig in HOST_MIRRORED:
+        if sig in (abi.SIGPIPE, abi.SIGXFSZ):
+            continue
+        try:
+            if _host_signal.getsignal(sig) == _host_signal.SIG_IGN:
+                ignored |= _bit(sig)
+        except (OSError, ValueError):
+            pass
+    try:
+        blocked = _host_signal.pthread_sigmask(_host_signal.SIG_BLOCK, [])
+    except OSError:
+        blocked = ()
+    mask = sum(_bit(int(s)) for s in blocked) & ~_UNBLOCKABLE
+    return mask, ignored
+
+
 def _check_sig(sig):
     sig = s32(sig)
     if not 1 <= sig <= abi.NSIG:
@@ -45,7 +96,8 @@ def _check_sig(sig):
     return sig
 
 
-@partial("recorded; guest handlers are not run yet (no signal delivery)")
+@partial("recorded; guest handlers are not run yet (no signal delivery); ignore/default of "
+         "asynchronous signals (SIGINT, SIGPIPE, SIGCHLD...) is given to the host process")
 def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -60,6 +112,7 @@ def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
         if new is not None:
             new.sa_mask &= ~_UNBLOCKABLE
             st.actions[sig] = new
+            mirror_to_host(sig, new.sa_handler)
             if new.sa_handler == abi.SIG_IGN:
                 st.pending.discard(sig)
     return 0
@@ -119,6 +172,32 @@ def sys_sigaltstack(k, ss, old_ss):
             new.ss_flags &= ~abi.SS_ONSTACK
             st.altstacks[tid] = new
     return 0
+
+
+def adopt_exec_state(k, mask, ignored, pending):
+    """The signal state an execve hands over: blocked mask, ignored signals, pending set."""
+    st = k.signals
+    with st.lock:
+        st.masks[k.tid()] = mask & ~_UNBLOCKABLE
+        for sig in range(1, abi.NSIG + 1):
+            if ignored & _bit(sig) and sig not in (abi.SIGKILL, abi.SIGSTOP):
+                st.actions[sig] = abi.KSigaction(abi.SIG_IGN, 0, 0, 0)
+            if pending & _bit(sig):
+                st.pending.add(sig)
+
+
+def set_mask(k, mask):
+    """Replace this thread's blocked mask (SIGKILL/SIGSTOP stay unblocked) and act on the
+    pending signals it unblocks; returns the previous mask.  ppoll/pselect6 use it to run
+    with the caller's temporary mask and to put the old one back afterwards."""
+    st, tid = k.signals, k.tid()
+    with st.lock:
+        old = st.masks.get(tid, 0)
+        st.masks[tid] = mask & ~_UNBLOCKABLE
+        for sig in sorted(st.pending):
+            if not st.masks[tid] & _bit(sig):
+                _act_on(k, sig)
+    return old
 
 
 def _act_on(k, sig):

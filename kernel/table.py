@@ -114,7 +114,7 @@ TABLE = [
     S( 92, "personality",          info.sys_personality,          "x"),
     S( 93, "exit",                 process.sys_exit,              "d"),
     S( 94, "exit_group",           process.sys_exit_group,        "d"),
-    #  95  waitid                  process
+    S( 95, "waitid",               process.sys_waitid,            "ddpxp"),
     S( 96, "set_tid_address",      process.sys_set_tid_address,   "p"),
     #  97  unshare                 process
     S( 98, "futex",                futex.sys_futex,               "pxuppu"),
@@ -239,8 +239,8 @@ TABLE = [
     # 217  add_key                 security
     # 218  request_key             security
     # 219  keyctl                  security
-    # 220  clone                   process
-    # 221  execve                  process
+    S(220, "clone",                process.sys_clone,             "xpppp"),
+    S(221, "execve",               process.sys_execve,            "spp"),
     S(222, "mmap",                 mm.sys_mmap,                   "puxxdx>p"),
     S(223, "fadvise64",            fs.sys_fadvise64,              "dlld"),
     # 224  swapon                  admin
@@ -264,7 +264,7 @@ TABLE = [
     # 242  accept4                 net
     # 243  recvmmsg                net
     # 244-259: arch-specific numbers, unused on arm64
-    # 260  wait4                   process
+    S(260, "wait4",                process.sys_wait4,             "dpxp"),
     S(261, "prlimit64",            info.sys_prlimit64,            "ddpp"),
     # 262  fanotify_init           event
     # 263  fanotify_mark           event

@@ -119,3 +119,24 @@ def test_console_script_declared():
                     "`pip install -e .`)", pytrace=False)
     scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
     assert scripts.get("emu") == "emu.cli:main", f"console_scripts: {scripts}"
+
+
+# --- guest arguments reach the guest as given (qemu-aarch64 is the oracle) --------------------
+
+def test_guest_double_dash_arguments_are_kept(tmp_path, qemu):
+    """`emu run PROG -- a -- b`: argparse used to drop the first `--` after PROGRAM."""
+    exe = build("args_env")
+    args = ["--", "-x", "--", "-L", "--stats"]
+    ref = oracle.run_qemu([exe, *args], cwd=tmp_path)
+    got = oracle.run_emu([exe, *args], cwd=tmp_path)
+    assert got.status == ref.status and got.stdout == ref.stdout, \
+        (ref.stdout.decode(), got.stdout.decode(), got.stderr.decode()[-500:])
+
+
+def test_argv0_option_like_qemu(tmp_path, qemu, busybox):
+    """`-0 ARGV0` sets the guest's argv[0] (busybox picks its applet by it), as qemu's -0."""
+    ref = oracle._run([qemu, "-0", "echo", str(busybox), "hello", "-0"], oracle.guest_env(),
+                      None, tmp_path, None)
+    got = oracle.run_emu(["-0", "echo", busybox, "hello", "-0"], cwd=tmp_path)
+    assert ref.stdout == b"hello -0\n", ref
+    assert got.status == 0 and got.stdout == ref.stdout, got.describe()

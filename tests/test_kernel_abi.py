@@ -629,7 +629,7 @@ def test_strace_lines(mem):
         assert lines[1] == ('openat(AT_FDCWD, "/nonexistent/x", 0x0, 0) = '
                             '-1 ENOENT (No such file or directory)')
         assert lines[2].startswith("syscall_4000(0x1, 0x2, ") and \
-            lines[2].endswith("= -1 ENOSYS (Function not implemented)")
+            lines[2].endswith("= -1 ENOSYS (Function not implemented) <unknown syscall>")
         with pytest.raises(ProcessExit):
             g.call("exit_group", 0)
         assert out.getvalue().splitlines()[-1] == "exit_group(0) = ?"

@@ -23,7 +23,8 @@ _SKIP = {"exit", "exit_group", "kill", "tkill", "tgkill", "setsid", "setpgid", "
          "setgroups", "chroot", "chdir", "fchdir", "umask", "rt_sigprocmask", "personality",
          "sched_setaffinity", "sched_setscheduler", "sched_setparam", "setpriority",
          "setrlimit", "prlimit64", "capset", "sync", "syncfs", "munmap", "mremap", "brk",
-         "mprotect", "pkey_mprotect", "madvise", "mlockall"}
+         "mprotect", "pkey_mprotect", "madvise", "mlockall",
+         "clone"}                   # forks the test process (tests/contracts/proc.c covers it)
 _NOFD = 0x7F00                      # a descriptor number that is never open
 
 

@@ -22,9 +22,10 @@ from harness import fetch, lanes, oracle, rootfs
 # Rows of the base profile that stay quick under emu even with a cold JIT cache (the first
 # one pays for translating ld.so and glibc's start-up); together they cover the loader (ld.so,
 # libc, libtinfo, libacl...), path lookup in the rootfs (symlinked /bin, /etc/os-release ->
-# ../usr/lib/os-release), stat, stdio and the environment.
-FAST_ROWS = ["bash -c loop", "sh (dash) loop", "cat /etc/os-release", "sha256sum", "stat",
-             "printenv"]
+# ../usr/lib/os-release), stat, stdio, the environment, and fork + wait4 (bash's pipeline runs
+# in forked children that share the parent's translations).
+FAST_ROWS = ["bash -c loop", "bash pipeline (fork)", "sh (dash) loop", "cat /etc/os-release",
+             "sha256sum", "stat", "printenv"]
 
 _built: dict[str, Path] = {}
 
@@ -155,3 +156,21 @@ def test_lane_reports_unbuilt_profiles_as_unsupported(monkeypatch, tmp_path, qem
     assert all(o.status == "unsupported" and "not built" in o.detail for o in outcomes)
     report = lanes.markdown_report("rootfs", outcomes, seconds)
     assert f"0 pass, 0 fail, {len(outcomes)} unsupported" in report
+
+
+def test_lane_row_filter(tmp_path, qemu):
+    """`harness lane rootfs --row TEXT` runs only the matching rows; a filter matching nothing
+    is an error (status 2, one line), never an empty report that looks like success."""
+    def lane(*args):
+        return subprocess.run([sys.executable, "-m", "harness", "lane", "rootfs", "--rootfs",
+                               str(tmp_path / "empty"), "--out", str(tmp_path / "r.md"), *args],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              env=oracle.emu_process_env({"HOME": os.environ.get("HOME", "/root")}),
+                              timeout=120, cwd=oracle.REPO)
+    none = lane("--row", "no such row anywhere")
+    assert none.returncode == 2 and "no row" in none.stderr and "Traceback" not in none.stderr
+    some = lane("--row", "bash pipeline")
+    assert some.returncode == 1, some.stderr        # the profile is not built: unsupported
+    report = (tmp_path / "r.md").read_text()
+    assert "0 pass, 0 fail, 1 unsupported of 1 rows" in report, report
+    assert "base: bash pipeline (fork)" in report

@@ -19,6 +19,9 @@
 #define main contract_tty
 #include "tty.c"
 #undef main
+#define main contract_proc
+#include "proc.c"
+#undef main
 #ifdef __aarch64__
 #define main contract_vm_code
 #include "vm_code.c"
@@ -28,11 +31,13 @@
 int main(int argc, char **argv) {
     static const struct { const char *name; int (*fn)(void); } all[] = {
         {"fd", contract_fd}, {"fs", contract_fs}, {"vm", contract_vm},
-        {"time", contract_time}, {"tty", contract_tty},
+        {"time", contract_time}, {"tty", contract_tty}, {"proc", contract_proc},
 #ifdef __aarch64__
         {"vm_code", contract_vm_code},
 #endif
     };
+    if (argc >= 2 && !strcmp(argv[1], "proc-child"))     /* what proc's execve runs */
+        return proc_child(argc, argv);
     for (unsigned i = 0; argc == 2 && i < sizeof all / sizeof *all; i++)
         if (!strcmp(argv[1], all[i].name))
             return all[i].fn();

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -122,6 +123,45 @@ int main(void) {
     R("select closed fd", select(dead + 1, &rs, NULL, NULL, &tv));
     close(p[0]);
     R("poll bad pointer", poll(BAD_PTR, 1, 0));
+
+    /* ppoll/pselect6 swap in their signal mask for the call: a blocked, pending SIGWINCH
+     * (default action: ignore) is delivered, hence discarded, while the call runs with a
+     * mask that unblocks it; the caller's mask is back afterwards. */
+    sigset_t winch, none, now, pend;
+    sigemptyset(&winch); sigaddset(&winch, SIGWINCH); sigemptyset(&none);
+    R("block SIGWINCH", sigprocmask(SIG_BLOCK, &winch, NULL));
+    R("raise SIGWINCH", raise(SIGWINCH));
+    sigpending(&pend);
+    P("pending before ppoll=%d", sigismember(&pend, SIGWINCH));
+    struct timespec zero = {0, 0};
+    R("ppoll same mask", ppoll(NULL, 0, &zero, &winch));
+    sigpending(&pend);
+    P("pending after ppoll keeping it blocked=%d", sigismember(&pend, SIGWINCH));
+    R("ppoll unblocking mask", ppoll(NULL, 0, &zero, &none));
+    sigpending(&pend);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    P("pending after ppoll=%d blocked after=%d", sigismember(&pend, SIGWINCH),
+      sigismember(&now, SIGWINCH));
+    R("raise SIGWINCH again", raise(SIGWINCH));
+    R("pselect unblocking mask", pselect(0, NULL, NULL, NULL, &zero, &none));
+    sigpending(&pend);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    P("pending after pselect=%d blocked after=%d", sigismember(&pend, SIGWINCH),
+      sigismember(&now, SIGWINCH));
+    R("raise SIGWINCH a third time", raise(SIGWINCH));
+    int epm = epoll_create1(0);
+    struct epoll_event evs[1];
+    R("epoll_pwait unblocking mask", epoll_pwait(epm, evs, 1, 0, &none));
+    sigpending(&pend);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    P("pending after epoll_pwait=%d blocked after=%d", sigismember(&pend, SIGWINCH),
+      sigismember(&now, SIGWINCH));
+    R("epoll_pwait unblocking mask, 10 ms", epoll_pwait(epm, evs, 1, 10, &none));
+    sigpending(&pend);
+    P("pending after waiting epoll_pwait=%d", sigismember(&pend, SIGWINCH));
+    close(epm);
+    R("ppoll bad mask pointer", ppoll(NULL, 0, &zero, BAD_PTR));
+    R("unblock SIGWINCH", sigprocmask(SIG_UNBLOCK, &winch, NULL));
 
     /* moving data */
     int src = open("src", O_RDWR | O_CREAT | O_TRUNC, 0644);
