@@ -152,11 +152,10 @@ def lifts(word, pc=CODE_BASE):
 
 
 def _lifts(d, pat, fields, word, pc):
-    mnem, ops, ends = d["decoder"].capstone_ends(word)
     lifter = d["RegionLifter"](d["ir"].Module("probe"), "probe")
     lifter.begin_block(pc)
     lifter.pc, lifter.word = pc, word
-    lifter.insn = d["decoder"].Insn(pc, word, mnem, ops, pat, fields, ends)
+    lifter.insn = d["decoder"].Insn(pc, word, pat, fields)
     traps = []
     trap = lifter.trap
 

@@ -2,11 +2,18 @@
 
 Owns: the only import of capstone in the project (pinned 5.0.9: its alias
 reporting, `mov` for `orr`, `cmp` for `subs`, differs between versions), and
-cutting guest code into blocks: from a start address to the first branch,
-exception-generating or system instruction capstone reports, the first
-instruction our decode table marks as ending a block, an undecodable word,
-the end of executable memory, or a size limit.  Does not own: semantics;
-the decode table (patterns.py) picks the lift function from the word.
+cutting guest code into blocks: from a start address to the first
+instruction our decode table marks as ending a block (branches, exception
+generation, system instructions that must return to the dispatcher), an
+undecodable word, the end of executable memory, or a size limit.  Does not
+own: semantics; the decode table (patterns.py) picks the lift function.
+
+Capstone is not asked per decoded word: over every word of glibc's and
+CPython's text that the table decodes, each one capstone puts in a branch,
+call, return or interrupt group is also a block end in the table
+(tests/test_decoder.py keeps checking this on the cross toolchain's libc),
+so asking it only cost time (~10 us a word, a tenth of a cold start).  It
+still names instructions for diagnostics (Insn.text, capstone_view).
 """
 from dataclasses import dataclass
 
@@ -37,14 +44,13 @@ _text_memo = {}
 class Insn:
     addr: int
     word: int
-    mnemonic: str          # capstone's text ("" when capstone rejects it)
-    op_str: str
     pattern: object        # patterns.Pattern or None
     fields: dict
-    cs_ends: bool          # capstone puts it in a branch/exception group
 
     def text(self):
-        return f"{self.mnemonic} {self.op_str}".strip() or f".inst {self.word:#010x}"
+        """Capstone's text for the word (diagnostics)."""
+        mnem, ops, _ = capstone_view(self.word, self.addr)
+        return f"{mnem} {ops}".strip() or f".inst {self.word:#010x}"
 
 
 def capstone_view(word, addr):
@@ -77,11 +83,9 @@ def decode_block(fetch_word, pc, limit=MAX_BLOCK_INSNS):
         word = fetch_word(addr)
         if word is None:
             break
-        mnem, ops, cs_end = capstone_ends(word)
         pat, fields = patterns.decode(word)
-        insn = Insn(addr, word, mnem, ops, pat, fields, cs_end)
-        out.append(insn)
-        if pat is None or pat.ends_block or cs_end:
+        out.append(Insn(addr, word, pat, fields))
+        if pat is None or pat.ends_block:
             break
         addr += 4
     return out
