@@ -217,19 +217,19 @@ TABLE = [
     # 195  shmctl                  ipc
     # 196  shmat                   ipc
     # 197  shmdt                   ipc
-    # 198  socket                  net
-    # 199  socketpair              net
-    # 200  bind                    net
-    # 201  listen                  net
-    # 202  accept                  net
-    # 203  connect                 net
+    S(198, "socket",               net.sys_socket,                "ddd"),
+    S(199, "socketpair",           net.sys_socketpair,            "dddp"),
+    S(200, "bind",                 net.sys_bind,                  "dpu"),
+    S(201, "listen",               net.sys_listen,                "dd"),
+    S(202, "accept",               net.sys_accept,                "dpp"),
+    S(203, "connect",              net.sys_connect,               "dpu"),
     S(204, "getsockname",          net.sys_getsockname,           "dpp"),
     S(205, "getpeername",          net.sys_getpeername,           "dpp"),
-    # 206  sendto                  net
-    # 207  recvfrom                net
-    # 208  setsockopt              net
-    # 209  getsockopt              net
-    # 210  shutdown                net
+    S(206, "sendto",               net.sys_sendto,                "dbuxpu"),
+    S(207, "recvfrom",             net.sys_recvfrom,              "dBuxpp"),
+    S(208, "setsockopt",           net.sys_setsockopt,            "dddpu"),
+    S(209, "getsockopt",           net.sys_getsockopt,            "dddpp"),
+    S(210, "shutdown",             net.sys_shutdown,              "dd"),
     # 211  sendmsg                 net
     # 212  recvmsg                 net
     S(213, "readahead",            fs.sys_readahead,              "dlu"),
@@ -261,7 +261,7 @@ TABLE = [
     # 239  move_pages              mm
     # 240  rt_tgsigqueueinfo       signal
     # 241  perf_event_open         admin
-    # 242  accept4                 net
+    S(242, "accept4",              net.sys_accept4,               "dppx"),
     # 243  recvmmsg                net
     # 244-259: arch-specific numbers, unused on arm64
     S(260, "wait4",                process.sys_wait4,             "dpxp"),

@@ -22,6 +22,9 @@
 #define main contract_proc
 #include "proc.c"
 #undef main
+#define main contract_net
+#include "net.c"
+#undef main
 #ifdef __aarch64__
 #define main contract_vm_code
 #include "vm_code.c"
@@ -32,6 +35,7 @@ int main(int argc, char **argv) {
     static const struct { const char *name; int (*fn)(void); } all[] = {
         {"fd", contract_fd}, {"fs", contract_fs}, {"vm", contract_vm},
         {"time", contract_time}, {"tty", contract_tty}, {"proc", contract_proc},
+        {"net", contract_net},
 #ifdef __aarch64__
         {"vm_code", contract_vm_code},
 #endif
