@@ -439,13 +439,14 @@ def _fcmp(op, absolute=False, signal_all=True):
 
         def body(e, p, q):
             eb = e.b
+            idc = F.input_denormal(e, fmt, [p, q])     # FPUnpack of a flushed operand
             p, q = F.flush(e, fmt, p), F.flush(e, fmt, q)
             cond = _fcmp_lanes(e, fmt, p, q, op, absolute)
             if signal_all:
                 inv = eb.fcmp_unordered("uno", F.fv(e, fmt, p), F.fv(e, fmt, q))
             else:
                 inv = eb.or_(F.is_snan(e, fmt, p), F.is_snan(e, fmt, q))
-            fpsr_raise(e, [(inv, IOC)])
+            fpsr_raise(e, [(inv, IOC), (idc, F.IDC)])
             return mask_to_lanes(e, cond, p.type)
         name = f"emu_fp_cm{'a' if absolute else ''}{_CMP_NAMES[op]}_{tsuf(x.type)}"
         return F.fast_or_slow(c, need, fast,
@@ -976,9 +977,9 @@ def _f_unary(fn):
     return k
 
 
-def _f_rint(mode):
+def _f_rint(mode, exact=False):
     def k(c, fmt, x, old):
-        return F.frint(c, fmt, x, mode)
+        return F.frint(c, fmt, x, mode, exact)
     return k
 
 
@@ -1035,7 +1036,7 @@ FP_MISC = [
     ("FCVTPS", 0, 1, 0b11010, _f_cvt_int(F.RP, False), True, True),
     ("FCVTZS", 0, 1, 0b11011, _f_cvt_int(F.RZ, False), True, True),
     ("FRINTA", 1, 0, 0b11000, _f_rint(F.RA), True, False),
-    ("FRINTX", 1, 0, 0b11001, _f_rint(None), True, False),
+    ("FRINTX", 1, 0, 0b11001, _f_rint(None, True), True, False),
     ("FCVTNU", 1, 0, 0b11010, _f_cvt_int(F.RN, True), True, True),
     ("FCVTMU", 1, 0, 0b11011, _f_cvt_int(F.RM, True), True, True),
     ("FCVTAU", 1, 0, 0b11100, _f_cvt_int(F.RA, True), True, True),
@@ -1695,8 +1696,11 @@ def _pack(c, fmt, sign, e, f):
 
 
 def _frecpe_lane(c, fmt, x):
-    """FPRecipEstimate on one lane (integer bits)."""
+    """FPRecipEstimate on one lane (integer bits).  Flags as the pseudocode: IDC for an
+    operand flushed by FZ, IOC (SNaN), DZC (zero), OFC|IXC when the operand is so small
+    (not zero) that its reciprocal overflows, UFC when FZ flushes the result of a huge one."""
     b = c.b
+    idc = F.input_denormal(c, fmt, [x])
     x = F.flush(c, fmt, x)
     t = x.type
     sign = b.and_(x, K(t, fmt.sign))
@@ -1721,6 +1725,7 @@ def _frecpe_lane(c, fmt, x):
     # special cases, lowest priority first
     fz = F.fpcr_bit(c, F.FPCR_FZ)
     big = b.and_(fz, b.icmp_unsigned(">=", mag, K(t, (253 << 23) if fmt.bits == 32 else (2045 << 52))))
+    finite = b.icmp_unsigned("<", mag, K(t, fmt.inf))
     r = b.select(big, sign, r)
     rm = b.and_(b.lshr(F.fpcr(c), const(I32, F.RMODE_SHIFT)), const(I32, 3))
     neg = b.icmp_unsigned("!=", sign, K(t, 0))
@@ -1734,13 +1739,16 @@ def _frecpe_lane(c, fmt, x):
     r = b.select(zero, b.or_(sign, K(t, fmt.inf)), r)
     r = b.select(F.is_inf(c, fmt, x), sign, r)
     isnan, issnan, pick = F.process_nan1(c, fmt, x)
-    fpsr_raise(c, [(issnan, IOC), (zero, F.DZC)])
+    tiny_nz = b.and_(tiny, b.not_(zero))
+    fpsr_raise(c, [(issnan, IOC), (zero, F.DZC), (idc, F.IDC), (tiny_nz, F.OFC | F.IXC),
+                   (b.and_(big, finite), F.UFC)])
     return b.select(isnan, pick, r)
 
 
 def _frsqrte_lane(c, fmt, x):
-    """FPRSqrtEstimate on one lane (integer bits)."""
+    """FPRSqrtEstimate on one lane (integer bits); IDC for an operand flushed by FZ."""
     b = c.b
+    idc = F.input_denormal(c, fmt, [x])
     x = F.flush(c, fmt, x)
     t = x.type
     e, f = _frac52(c, fmt, x)
@@ -1761,13 +1769,14 @@ def _frsqrte_lane(c, fmt, x):
     r = b.select(zero, b.or_(b.and_(x, K(t, fmt.sign)), K(t, fmt.inf)), r)
     isnan, issnan, pick = F.process_nan1(c, fmt, x)
     inv = b.or_(issnan, b.and_(b.and_(neg, b.not_(zero)), b.not_(isnan)))
-    fpsr_raise(c, [(inv, IOC), (zero, F.DZC)])
+    fpsr_raise(c, [(inv, IOC), (zero, F.DZC), (idc, F.IDC)])
     return b.select(isnan, pick, r)
 
 
 def _frecpx_lane(c, fmt, x):
-    """FPRecpX: exponent-only reciprocal."""
+    """FPRecpX: exponent-only reciprocal; IDC for an operand flushed by FZ."""
     b = c.b
+    idc = F.input_denormal(c, fmt, [x])
     x = F.flush(c, fmt, x)
     t = x.type
     emask = K(t, fmt.inf)
@@ -1776,7 +1785,7 @@ def _frecpx_lane(c, fmt, x):
                  b.and_(b.xor(ex, emask), emask))
     r = b.or_(r, b.and_(x, K(t, fmt.sign)))
     isnan, issnan, pick = F.process_nan1(c, fmt, x)
-    fpsr_raise(c, [(issnan, IOC)])
+    fpsr_raise(c, [(issnan, IOC), (idc, F.IDC)])
     return b.select(isnan, pick, r)
 
 
