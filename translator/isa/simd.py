@@ -408,11 +408,16 @@ def _step(const_val, halve):
             ap, aq = F.ucall(cx, "fabs", p), F.ucall(cx, "fabs", q)
             pbig = b.fcmp_ordered(">=", ap, aq)
             large = b.fcmp_ordered(">=", b.select(pbig, ap, aq), K(ftype, 1.0))
-            half_ = K(ftype, 0.5)
-            p2 = b.select(b.and_(large, pbig), b.fmul(p, half_), p)
-            q2 = b.select(b.and_(large, b.not_(pbig)), b.fmul(q, half_), q)
+            # The halvings multiply by a selected 0.5 or 1.0 (exact either way) with strict
+            # multiplies: a plain fmul by a select of constants is turned by LLVM's DAG
+            # combiner into a select between the product and the operand, so a denormal
+            # operand's product with 0.5 was computed anyway and leaked the host's
+            # underflow/inexact flags (UFC|IXC where ARM raises IXC at most).
+            half_, one = K(ftype, 0.5), K(ftype, 1.0)
+            p2 = F.arith(cx, "fmul", p, b.select(b.and_(large, pbig), half_, one))
+            q2 = F.arith(cx, "fmul", q, b.select(b.and_(large, b.not_(pbig)), half_, one))
             r = F.arith(cx, "fma", p2, q2, b.select(large, K(ftype, 1.5), K(ftype, 3.0)))
-            return b.select(large, r, b.fmul(r, half_))
+            return F.arith(cx, "fmul", r, b.select(large, one, half_))
 
         def fix(cx, ops, r):
             special = K(r.type, F.vfp_expand_imm(0x78 if halve else 0x00, fmt.bits))
