@@ -17,6 +17,9 @@ from tests.unicorn_rig import (DATA_BASE, DATA_SIZE, STACK_BASE, STACK_SIZE, asm
                                run_qemu_batch, run_unicorn)
 from tests.test_isa_loadstore import enc_ldop
 
+IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
+FZ = 1 << 24
+
 
 @dataclass
 class Vector:
@@ -51,6 +54,70 @@ VECTORS = [
            expect={"x2": 0x80, "data+0x100": 0x01}, oracle="qemu",
            why="Max(SInt(0x80), SInt(0x01)) = 0x01; Unicorn (QEMU 5) compares sub-word values "
                "unsigned and leaves 0x80, qemu-aarch64 7.2 and the ARM pseudocode give 0x01"),
+    # -- FPSR flags of AdvSIMD forms, found when the rig began to compare the whole FPSR ----
+    Vector("frintx_vector_raises_ixc",
+           "frintx v0.4s, v1.4s; frintx v2.2d, v3.2d",
+           vregs={1: 0x3F80000040200000, 3: 0x4000000000000000},
+           expect={"v0": 0x3F80000040000000, "v2": 0x4000000000000000, "fpsr&0x9f": IXC},
+           why="FRINTX (vector) raises Inexact when the result differs from the operand (2.5 -> "
+               "2.0); it was built as FRINTI, which raises nothing"),
+    Vector("fcmeq_vector_fz_raises_idc",
+           "fcmeq v0.4s, v1.4s, v2.4s", fpcr=FZ,
+           vregs={1: 0x00000001_3F800000, 2: 0x80000000_3F800000},
+           expect={"v0": (1 << 128) - 1, "fpsr&0x9f": IDC},
+           why="FZ flushes the denormal lane to +0 (equal to -0) and FPUnpack raises "
+               "InputDenorm; the compares flushed without IDC"),
+    Vector("fcmgt_scalar_fz_raises_idc",
+           "fcmgt d0, d1, d2", fpcr=FZ, vregs={1: 0x000FFFFFFFFFFFFF, 2: 0},
+           expect={"v0": 0, "fpsr&0x9f": IDC},
+           why="the scalar compare too: the flushed denormal is not greater than zero, IDC"),
+    Vector("fcmle_zero_fz_raises_idc",
+           "fcmle v0.2d, v1.2d, #0.0", fpcr=FZ,
+           vregs={1: 0x3FF0000000000000_000FFFFFFFFFFFFF},
+           expect={"v0": 0xFFFFFFFFFFFFFFFF, "fpsr&0x9f": IDC},
+           why="compare against zero: the denormal lane flushes to 0 <= 0, IDC"),
+    Vector("facge_fz_raises_idc",
+           "facge s0, s1, s2", fpcr=FZ, vregs={1: 0x80000001, 2: 0},
+           expect={"v0": 0xFFFFFFFF, "fpsr&0x9f": IDC},
+           why="absolute compare: |-denormal| flushes to 0 >= 0, IDC"),
+    Vector("frecpe_fz_raises_idc",
+           "frecpe v0.4s, v1.4s", fpcr=FZ, vregs={1: 0x3F800000_00000005},
+           expect={"v0": 0x7F8000007F8000003F7F80007F800000, "fpsr&0x9f": IDC | DZC},
+           why="FPRecipEstimate unpacks its operand with FPUnpack: a denormal flushed by FZ "
+               "raises InputDenorm (and becomes a zero: +inf with DivideByZero)"),
+    Vector("frsqrte_fz_raises_idc",
+           "frsqrte d0, d1", fpcr=FZ, vregs={1: 3},
+           expect={"v0": 0x7FF0000000000000, "fpsr&0x9f": IDC | DZC},
+           why="FPRSqrtEstimate: the same FPUnpack, InputDenorm for the flushed denormal"),
+    Vector("frecpx_fz_raises_idc",
+           "frecpx s0, s1", fpcr=FZ, vregs={1: 0x00400000},
+           expect={"v0": 0x7F000000, "fpsr&0x9f": IDC},
+           why="FPRecpX: the same FPUnpack, InputDenorm for the flushed denormal"),
+    Vector("frecpe_tiny_raises_ofc_ixc",
+           "frecpe s0, s1; frecpe v2.2d, v3.2d",
+           vregs={1: 0x00100000, 3: 0x3FF0000000000000_0000000000000007},
+           expect={"v0": 0x7F800000, "v2": 0x3FEFF00000000000_7FF0000000000000,
+                   "fpsr&0x9f": OFC | IXC},
+           why="FPRecipEstimate of an operand below 2**-128 (single) / 2**-1024 (double): the "
+               "reciprocal overflows, result +inf in nearest with Overflow and Inexact"),
+    Vector("frecpe_tiny_rz_gives_maxnormal",
+           "frecpe s0, s1", fpcr=3 << 22, vregs={1: 0x80100000},
+           expect={"v0": 0xFF7FFFFF, "fpsr&0x9f": OFC | IXC},
+           why="the same overflow toward zero: -MaxNormal, Overflow and Inexact"),
+    Vector("frecpe_huge_fz_raises_ufc",
+           "frecpe s0, s1; frecpe d2, d3", fpcr=FZ,
+           vregs={1: 0x7F000000, 3: 0xFFE0000000000000},
+           expect={"v0": 0, "v2": 0x8000000000000000, "fpsr&0x9f": UFC},
+           why="FPRecipEstimate under FZ of an operand >= 2**126 (single) / 2**1022 (double): "
+               "the result is flushed to a signed zero and FPSR.UFC is set"),
+    Vector("frsqrts_denormal_operand_raises_no_ufc",
+           "frsqrts d0, d1, d2; frsqrts s3, s4, s5",
+           vregs={1: 0x800FFFFFFFFFFFFF, 2: 0x3FE0000000000000, 4: 0x80000001, 5: 0x4F000000},
+           expect={"v0": 0x3FF8000000000000, "v3": 0x3FC00000, "fpsr&0x9f": IXC},
+           why="(3 - x*y) / 2 with a denormal operand is inexact, never tiny (Inexact only); "
+               "our halving was `select(c, x * 0.5, x)` after LLVM's DAG combiner rewrote "
+               "`x * select(c, 0.5, 1.0)`, so the unused product of a denormal and 0.5 set "
+               "the host's underflow flag (UFC)"),
 ]
 
 
