@@ -318,7 +318,7 @@ QC = 1 << 27
 FPSR_ALL = IOC | DZC | OFC | UFC | IXC | IDC | QC
 FPCR_FZ, FPCR_RMODE = 1 << 24, 3 << 22
 MINNORM = {32: 0x00800000, 64: 0x0010000000000000}
-MAXFLOAT = 0x7F7FFFFF
+MAXFLOAT = 0x7F7FFFFF           # single precision +MaxNormal
 
 
 def _has_lane(regs, pred):
@@ -347,15 +347,20 @@ def fpsr_leeway(words, u, j, fpcr):
       FPSR differs only in UFC, set by Unicorn (ARM detects tininess before rounding) and not
       by us (x86 detects it after rounding), and some V register holds a +-MinNormal lane
       (the result that was tiny before rounding).
-    - FCVTXN with FZ clear (its OFC/UFC come from the host's nearest-even conversion): OFC
-      set by us and not by Unicorn with a +MaxFloat/-MaxFloat lane (the round-to-odd result
-      of a double in [MaxFloat + half ulp, 2**128)), or UFC as above under any RMode."""
+    - FCVTXN with FZ clear, under any RMode (its OFC/UFC come from the host's nearest-even
+      conversion): OFC set by us and not by Unicorn with a +-MaxFloat lane (the round-to-odd
+      result of a double in [MaxFloat + half ulp, 2**128)); UFC set by Unicorn and not by
+      us with a +-0x007FFFFF lane (the round-to-odd result of a double just below MinNormal
+      that nearest-even rounds up to MinNormal)."""
     d = (u["fpsr"] ^ j["fpsr"]) & FPSR_ALL
     if d == 0 or fpcr & FPCR_FZ:
         return 0
     xn = _has_fcvtxn(words)
-    if d == UFC and u["fpsr"] & UFC and (xn or not fpcr & FPCR_RMODE) \
+    if d == UFC and u["fpsr"] & UFC and not fpcr & FPCR_RMODE \
             and _has_lane(u["v"], _minnorm_lane):
+        return UFC
+    if d == UFC and xn and u["fpsr"] & UFC \
+            and _has_lane(u["v"], lambda w, x: w == 32 and x & 0x7FFFFFFF == 0x007FFFFF):
         return UFC
     if d == OFC and xn and j["fpsr"] & OFC \
             and _has_lane(u["v"], lambda w, x: w == 32 and x & 0x7FFFFFFF == MAXFLOAT):

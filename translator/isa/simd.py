@@ -10,15 +10,24 @@ for 64-bit and scalar results; "2" narrowing forms write the upper half and
 keep the lower).  Integer semantics use plain vector IR plus llvm.{s,u}{max,
 min}, llvm.{s,u}{add,sub}.sat, llvm.ctpop/ctlz/bitreverse/abs and
 llvm.vector.reduce.*; FP semantics reuse the ARM-exact kernels of fp.py
-(NaN propagation, default NaN, FZ/DN, IOC) lane-wise.  Saturating integer
-ops set FPSR.QC.
+(NaN propagation, default NaN, FZ/DN, every FPSR flag) lane-wise.
+Saturating integer ops set FPSR.QC.  The whole FPSR is compared with
+Unicorn for every form (tests/unicorn_rig.py, tests/fpvals.py): FRINTX
+raises IXC when inexact; the compares (FCMEQ/FCMGE/FCMGT/FACGE/FACGT, also
+against zero) and FRECPE/FRSQRTE/FRECPX raise IDC for an operand flushed by
+FZ (FPUnpack); FRECPE raises OFC|IXC for an operand too small for a finite
+reciprocal and UFC when FZ flushes the reciprocal of a huge one
+(FPRecipEstimate).  Exact helper arithmetic (FRSQRTS's halvings) uses
+strict operations, so LLVM cannot evaluate a product the guest does not
+compute (and leak its host flags).
 
 Decoding: each group has a table, one line per encoding (name, U, opcode,
 kernel); `_register` turns a line into a decode pattern with the opcode bits
 fixed, so translator.patterns.TABLE lists every form by name.
 
 FRECPE/FRSQRTE/URECPE/URSQRTE/FRECPX follow the ARM pseudocode
-(RecipEstimate / RecipSqrtEstimate tables as module-internal constants).
+(RecipEstimate / RecipSqrtEstimate tables as module-internal constants,
+flags included).
 
 Also here: SDOT/UDOT vector and by element (FEAT_DotProd, HWCAP ASIMDDP)
 and SQRDMLAH/SQRDMLSH vector, scalar and by element (FEAT_RDM, HWCAP
