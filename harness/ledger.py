@@ -258,6 +258,10 @@ def render(data):
     w("- A case is one run of a snippet from one random machine state in both engines; it "
       "counts once for each form among the snippet's words. *encodings*: distinct instruction "
       "words of the form over all its cases.")
+    w("- Compared in a case (tests/unicorn_rig.py `compare`, tests/fpvals.py `check_flags`): "
+      "how the run ended, X0-X30, SP, PC, NZCV, V0-V31, the whole FPSR (IOC DZC OFC UFC IXC "
+      "IDC QC; only the documented deviations of tests/unicorn_rig.py `fpsr_leeway` are "
+      "tolerated, each in its exact shape) and the data and stack pages.")
     few = [p for p in table if 0 < cases.get(form_key(p), 0) < int(KNOBS["EMU_FUZZ_CASES"])]
     w(f"- Forms with fewer cases than EMU_FUZZ_CASES={KNOBS['EMU_FUZZ_CASES']}: "
       + (", ".join(f"{p.name} ({cases[form_key(p)]})" for p in few) if few else "none") + ".")

@@ -21,7 +21,9 @@ ARM semantics are built in IR, never left to the host:
   FCVTXN rounds to odd, as ARM says.)
 - Integer conversions saturate (llvm.fpto[su]i.sat); a NaN converts to 0.
 - FPSR cumulative flags, all six as ARM raises them (proven against
-  Unicorn with the whole FPSR compared, tests/test_fpsr_flags.py):
+  Unicorn with the whole FPSR compared by every differential test of an
+  FP/AdvSIMD form: tests/unicorn_rig.py, tests/fpvals.py, and over every
+  FPCR setting in tests/test_fpsr_flags.py):
   IOC (invalid: signalling NaN operand, generated NaN, failed integer
   conversion, signalling compare of a NaN, FJCVTZS out of range) and DZC
   (division by zero, FRECPE/FRSQRTE of zero) computed in IR; QC by the
@@ -83,11 +85,6 @@ KNOWN LIMITATIONS
   raises OFC|IXC here (ARM: IXC only, the odd result is MaxFloat), and a
   tiny inexact one that rounds to MinNormal in nearest-even raises IXC
   without UFC.
-- AdvSIMD (simd.py, not this module): vector FRINTX does not raise IXC
-  (simd.py builds it as FRINTI); FRECPE/FRSQRTE and the AdvSIMD compares
-  (FCMEQ/FCMGE/FCMGT..., scalar and vector) do not raise IDC under FZ,
-  and FRECPE does not raise OFC+IXC (tiny input) or UFC (huge input)
-  where ARM does.
 - Single-step translation after a store into code (jit.py Translator.step)
   runs the one store instruction outside the dispatcher (no FP flags).
 - FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant

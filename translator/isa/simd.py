@@ -10,15 +10,24 @@ for 64-bit and scalar results; "2" narrowing forms write the upper half and
 keep the lower).  Integer semantics use plain vector IR plus llvm.{s,u}{max,
 min}, llvm.{s,u}{add,sub}.sat, llvm.ctpop/ctlz/bitreverse/abs and
 llvm.vector.reduce.*; FP semantics reuse the ARM-exact kernels of fp.py
-(NaN propagation, default NaN, FZ/DN, IOC) lane-wise.  Saturating integer
-ops set FPSR.QC.
+(NaN propagation, default NaN, FZ/DN, every FPSR flag) lane-wise.
+Saturating integer ops set FPSR.QC.  The whole FPSR is compared with
+Unicorn for every form (tests/unicorn_rig.py, tests/fpvals.py): FRINTX
+raises IXC when inexact; the compares (FCMEQ/FCMGE/FCMGT/FACGE/FACGT, also
+against zero) and FRECPE/FRSQRTE/FRECPX raise IDC for an operand flushed by
+FZ (FPUnpack); FRECPE raises OFC|IXC for an operand too small for a finite
+reciprocal and UFC when FZ flushes the reciprocal of a huge one
+(FPRecipEstimate).  Exact helper arithmetic (FRSQRTS's halvings) uses
+strict operations, so LLVM cannot evaluate a product the guest does not
+compute (and leak its host flags).
 
 Decoding: each group has a table, one line per encoding (name, U, opcode,
 kernel); `_register` turns a line into a decode pattern with the opcode bits
 fixed, so translator.patterns.TABLE lists every form by name.
 
 FRECPE/FRSQRTE/URECPE/URSQRTE/FRECPX follow the ARM pseudocode
-(RecipEstimate / RecipSqrtEstimate tables as module-internal constants).
+(RecipEstimate / RecipSqrtEstimate tables as module-internal constants,
+flags included).
 
 Also here: SDOT/UDOT vector and by element (FEAT_DotProd, HWCAP ASIMDDP)
 and SQRDMLAH/SQRDMLSH vector, scalar and by element (FEAT_RDM, HWCAP
@@ -408,11 +417,16 @@ def _step(const_val, halve):
             ap, aq = F.ucall(cx, "fabs", p), F.ucall(cx, "fabs", q)
             pbig = b.fcmp_ordered(">=", ap, aq)
             large = b.fcmp_ordered(">=", b.select(pbig, ap, aq), K(ftype, 1.0))
-            half_ = K(ftype, 0.5)
-            p2 = b.select(b.and_(large, pbig), b.fmul(p, half_), p)
-            q2 = b.select(b.and_(large, b.not_(pbig)), b.fmul(q, half_), q)
+            # The halvings multiply by a selected 0.5 or 1.0 (exact either way) with strict
+            # multiplies: a plain fmul by a select of constants is turned by LLVM's DAG
+            # combiner into a select between the product and the operand, so a denormal
+            # operand's product with 0.5 was computed anyway and leaked the host's
+            # underflow/inexact flags (UFC|IXC where ARM raises IXC at most).
+            half_, one = K(ftype, 0.5), K(ftype, 1.0)
+            p2 = F.arith(cx, "fmul", p, b.select(b.and_(large, pbig), half_, one))
+            q2 = F.arith(cx, "fmul", q, b.select(b.and_(large, b.not_(pbig)), half_, one))
             r = F.arith(cx, "fma", p2, q2, b.select(large, K(ftype, 1.5), K(ftype, 3.0)))
-            return b.select(large, r, b.fmul(r, half_))
+            return F.arith(cx, "fmul", r, b.select(large, one, half_))
 
         def fix(cx, ops, r):
             special = K(r.type, F.vfp_expand_imm(0x78 if halve else 0x00, fmt.bits))
@@ -439,13 +453,14 @@ def _fcmp(op, absolute=False, signal_all=True):
 
         def body(e, p, q):
             eb = e.b
+            idc = F.input_denormal(e, fmt, [p, q])     # FPUnpack of a flushed operand
             p, q = F.flush(e, fmt, p), F.flush(e, fmt, q)
             cond = _fcmp_lanes(e, fmt, p, q, op, absolute)
             if signal_all:
                 inv = eb.fcmp_unordered("uno", F.fv(e, fmt, p), F.fv(e, fmt, q))
             else:
                 inv = eb.or_(F.is_snan(e, fmt, p), F.is_snan(e, fmt, q))
-            fpsr_raise(e, [(inv, IOC)])
+            fpsr_raise(e, [(inv, IOC), (idc, F.IDC)])
             return mask_to_lanes(e, cond, p.type)
         name = f"emu_fp_cm{'a' if absolute else ''}{_CMP_NAMES[op]}_{tsuf(x.type)}"
         return F.fast_or_slow(c, need, fast,
@@ -976,9 +991,9 @@ def _f_unary(fn):
     return k
 
 
-def _f_rint(mode):
+def _f_rint(mode, exact=False):
     def k(c, fmt, x, old):
-        return F.frint(c, fmt, x, mode)
+        return F.frint(c, fmt, x, mode, exact)
     return k
 
 
@@ -1035,7 +1050,7 @@ FP_MISC = [
     ("FCVTPS", 0, 1, 0b11010, _f_cvt_int(F.RP, False), True, True),
     ("FCVTZS", 0, 1, 0b11011, _f_cvt_int(F.RZ, False), True, True),
     ("FRINTA", 1, 0, 0b11000, _f_rint(F.RA), True, False),
-    ("FRINTX", 1, 0, 0b11001, _f_rint(None), True, False),
+    ("FRINTX", 1, 0, 0b11001, _f_rint(None, True), True, False),
     ("FCVTNU", 1, 0, 0b11010, _f_cvt_int(F.RN, True), True, True),
     ("FCVTMU", 1, 0, 0b11011, _f_cvt_int(F.RM, True), True, True),
     ("FCVTAU", 1, 0, 0b11100, _f_cvt_int(F.RA, True), True, True),
@@ -1695,8 +1710,11 @@ def _pack(c, fmt, sign, e, f):
 
 
 def _frecpe_lane(c, fmt, x):
-    """FPRecipEstimate on one lane (integer bits)."""
+    """FPRecipEstimate on one lane (integer bits).  Flags as the pseudocode: IDC for an
+    operand flushed by FZ, IOC (SNaN), DZC (zero), OFC|IXC when the operand is so small
+    (not zero) that its reciprocal overflows, UFC when FZ flushes the result of a huge one."""
     b = c.b
+    idc = F.input_denormal(c, fmt, [x])
     x = F.flush(c, fmt, x)
     t = x.type
     sign = b.and_(x, K(t, fmt.sign))
@@ -1721,6 +1739,7 @@ def _frecpe_lane(c, fmt, x):
     # special cases, lowest priority first
     fz = F.fpcr_bit(c, F.FPCR_FZ)
     big = b.and_(fz, b.icmp_unsigned(">=", mag, K(t, (253 << 23) if fmt.bits == 32 else (2045 << 52))))
+    finite = b.icmp_unsigned("<", mag, K(t, fmt.inf))
     r = b.select(big, sign, r)
     rm = b.and_(b.lshr(F.fpcr(c), const(I32, F.RMODE_SHIFT)), const(I32, 3))
     neg = b.icmp_unsigned("!=", sign, K(t, 0))
@@ -1734,13 +1753,16 @@ def _frecpe_lane(c, fmt, x):
     r = b.select(zero, b.or_(sign, K(t, fmt.inf)), r)
     r = b.select(F.is_inf(c, fmt, x), sign, r)
     isnan, issnan, pick = F.process_nan1(c, fmt, x)
-    fpsr_raise(c, [(issnan, IOC), (zero, F.DZC)])
+    tiny_nz = b.and_(tiny, b.not_(zero))
+    fpsr_raise(c, [(issnan, IOC), (zero, F.DZC), (idc, F.IDC), (tiny_nz, F.OFC | F.IXC),
+                   (b.and_(big, finite), F.UFC)])
     return b.select(isnan, pick, r)
 
 
 def _frsqrte_lane(c, fmt, x):
-    """FPRSqrtEstimate on one lane (integer bits)."""
+    """FPRSqrtEstimate on one lane (integer bits); IDC for an operand flushed by FZ."""
     b = c.b
+    idc = F.input_denormal(c, fmt, [x])
     x = F.flush(c, fmt, x)
     t = x.type
     e, f = _frac52(c, fmt, x)
@@ -1761,13 +1783,14 @@ def _frsqrte_lane(c, fmt, x):
     r = b.select(zero, b.or_(b.and_(x, K(t, fmt.sign)), K(t, fmt.inf)), r)
     isnan, issnan, pick = F.process_nan1(c, fmt, x)
     inv = b.or_(issnan, b.and_(b.and_(neg, b.not_(zero)), b.not_(isnan)))
-    fpsr_raise(c, [(inv, IOC), (zero, F.DZC)])
+    fpsr_raise(c, [(inv, IOC), (zero, F.DZC), (idc, F.IDC)])
     return b.select(isnan, pick, r)
 
 
 def _frecpx_lane(c, fmt, x):
-    """FPRecpX: exponent-only reciprocal."""
+    """FPRecpX: exponent-only reciprocal; IDC for an operand flushed by FZ."""
     b = c.b
+    idc = F.input_denormal(c, fmt, [x])
     x = F.flush(c, fmt, x)
     t = x.type
     emask = K(t, fmt.inf)
@@ -1776,7 +1799,7 @@ def _frecpx_lane(c, fmt, x):
                  b.and_(b.xor(ex, emask), emask))
     r = b.or_(r, b.and_(x, K(t, fmt.sign)))
     isnan, issnan, pick = F.process_nan1(c, fmt, x)
-    fpsr_raise(c, [(issnan, IOC)])
+    fpsr_raise(c, [(issnan, IOC), (idc, F.IDC)])
     return b.select(isnan, pick, r)
 
 
