@@ -33,6 +33,8 @@ def build_parser():
                    help="remove a variable from the guest environment")
     r.add_argument("-0", dest="argv0", metavar="ARGV0",
                    help="the guest's argv[0] (default: PROGRAM as given)")
+    r.add_argument("--aslr", action="store_true",
+                   help="load PIE programs at a random base (EMU_ASLR=1; default: fixed, as qemu)")
     r.add_argument("--strace", action="store_true", help="log every guest syscall on stderr")
     r.add_argument("--stats", action="store_true",
                    help="print EMU_BLOCK_STATS {json} on stderr at exit (also EMU_BLOCK_STATS=1)")
@@ -152,6 +154,8 @@ def main(argv=None):
     else:
         envp = guest_environment(ns.setenv, ns.unsetenv)
     stats = ns.stats or os.environ.get("EMU_BLOCK_STATS", "") not in ("", "0")
+    if ns.aslr:
+        os.environ["EMU_ASLR"] = "1"     # after the guest's environment; execve'd emus inherit it
     argv0 = ns.program if ns.argv0 is None else ns.argv0
     args = ns.args
     try:

@@ -26,6 +26,17 @@ from kernel.errors import SyscallError
 from kernel.vma import STACK_SIZE, Backing
 
 PIE_BASE = 0x55_0000_0000          # where ET_DYN programs go (ELF_ET_DYN_BASE-like)
+# With EMU_ASLR=1 (emu run --aslr) the PIE base is randomized like Linux's arm64
+# ELF_ET_DYN_BASE + arch_mmap_rnd(): a random page-aligned offset below 2**33 (Linux draws
+# 18 to 33 bits of pages).  Default: the fixed base, as qemu-user does, so runs compare.
+ASLR_SPAN = 1 << 33
+
+
+def pie_base():
+    """PIE_BASE, or PIE_BASE plus a random page-aligned offset when EMU_ASLR=1."""
+    if os.environ.get("EMU_ASLR") == "1":
+        return PIE_BASE + (int.from_bytes(os.urandom(8), "little") % (ASLR_SPAN >> 16) << 16)
+    return PIE_BASE
 EM_AARCH64 = 183
 ET_EXEC, ET_DYN = 2, 3
 PT_LOAD, PT_INTERP, PT_PHDR, PT_GNU_STACK = 1, 3, 6, 0x6474E551
@@ -310,7 +321,7 @@ def load(path, mem, space, argv, envp, rootfs=None, execfn=None):
     main = _inspect(host, _guest_name(host, rootfs))
     if hasattr(envp, "items"):
         envp = [_b(k) + b"=" + _b(v) for k, v in envp.items()]
-    bias = _place(main, space, PIE_BASE)
+    bias = _place(main, space, pie_base())
     end = _map_image(main, mem, space, bias)
     space.set_brk(end)
 
