@@ -4,9 +4,8 @@ FP/AdvSIMD tests (shared by test_isa_fp.py, test_isa_simd.py and others).
 `check_flags` compares everything the rig's `check` does, the whole FPSR
 included (IOC DZC OFC UFC IXC IDC QC; fpsr_mask narrows it, the default is
 all of it) with only the documented deviations tolerated, each in its
-exact shape (tests/unicorn_rig.py `fpsr_leeway`: UFC for a result that is
-tiny before rounding and rounds to +-MinNormal on the fast path; the FCVTXN
-corners of translator/isa/fp.py KNOWN LIMITATIONS).  V registers are
+exact shape (tests/unicorn_rig.py `fpsr_leeway`: the FCVTXN corners of
+translator/isa/fp.py KNOWN LIMITATIONS).  V registers are
 compared exactly (FZ flushes a result that is tiny before rounding even
 when it rounds up to MinNormal, as ARM does).  `check_qemu` is the same
 check with qemu-aarch64 7.2 as the oracle.

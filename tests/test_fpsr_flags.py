@@ -16,10 +16,9 @@ its own FPCR settings: tests/unicorn_rig.py, tests/fpvals.py.)
 
 The documented deviations (fp.py KNOWN LIMITATIONS) are accepted only in
 their exact shape (tests/unicorn_rig.py `fpsr_leeway`, shared by every
-differential test): with FZ clear and round to nearest (the fast path, host
-flags), a result that is tiny before rounding but rounds to +-MinNormal
-sets UFC on ARM (tininess before rounding) but not here (x86 detects
-tininess after rounding); FCVTXN's two corners with FZ clear.
+differential test): FCVTXN's two corners with FZ clear.  (Results that are
+tiny before rounding but round to +-MinNormal once were one too: they now
+take the exact out-of-line path, test_ufc_when_rounding_up_to_minnorm.)
 """
 import random
 import struct
@@ -201,20 +200,22 @@ def test_fz_result_rounding_to_minnorm_is_flushed():
     assert u["fpsr"] == j["fpsr"] == UFC
 
 
-def test_known_deviation_ufc_when_rounding_up_to_minnorm():
-    """Pins the documented limitation (fp.py KNOWN LIMITATIONS): FZ clear,
-    nearest, fmadd of -MinNormal * -MinNormal + -MinNormal is tiny before
-    rounding and rounds to -MinNormal.  ARM (Unicorn) raises UFC|IXC; the
-    fast path takes the host's flags, and x86 detects tininess after
-    rounding: IXC only.  Under FZ or a directed rounding mode the helper
-    gets it right (test_fz_result_rounding_to_minnorm_is_flushed).  If this
-    starts to fail because we match Unicorn, drop the tolerance."""
-    u, j = _one("fmadd d0, d0, d0, d0", {0: 0x8010000000000000})
-    assert u["v"][0] == j["v"][0] == 0x8010000000000000
-    assert u["fpsr"] == UFC | IXC and j["fpsr"] == IXC
-    assert fpsr_leeway(asm("fmadd d0, d0, d0, d0"), u, j, 0) == UFC
-    u, j = _one("fmadd d0, d0, d0, d0", {0: 0x8010000000000000}, RP)
-    assert u["fpsr"] == j["fpsr"] == UFC | IXC
+@pytest.mark.parametrize("text, regs, fpcr", [
+    ("fmadd d0, d0, d0, d0", {0: 0x8010000000000000}, 0),      # -MinNormal * -MinNormal + -MinNormal
+    ("fmul d0, d1, d2", {1: _d(2.0 ** -511), 2: _d(2.0 ** -511 * (1 - 2.0 ** -53))}, 0),
+    ("fcvt s0, d1", {1: _d(2.0 ** -126 - 2.0 ** -160)}, 0),
+    ("fmul v0.2d, v1.2d, v2.2d", {1: _d(2.0 ** -511), 2: _d(2.0 ** -511 * (1 - 2.0 ** -53))}, 0),
+])
+def test_ufc_when_rounding_up_to_minnorm(text, regs, fpcr):
+    """ARM detects tininess before rounding: a product, quotient, fused result or
+    narrowed value that is tiny before rounding and rounds to +-MinNormal raises
+    UFC|IXC.  x86 (the fast path's host flags) detects it after rounding and raised
+    IXC only, until such results were sent to the exact out-of-line path."""
+    u, j = _one(text, regs, fpcr)
+    assert u["v"][0] & 0x7FFFFFFFFFFFFFFF in (0x0010000000000000, 0x00800000), hex(u["v"][0])
+    assert u["v"][0] == j["v"][0]
+    assert u["fpsr"] == UFC | IXC and j["fpsr"] == u["fpsr"]
+    assert fpsr_leeway(asm(text), u, j, fpcr) == 0
 
 
 @pytest.mark.parametrize("value, unicorn, ours", [
@@ -244,10 +245,9 @@ def test_fpsr_leeway_is_narrow():
 
     def lw(words, u_f, j_f, regs, fpcr=0):
         return fpsr_leeway(words, dict(regs, fpsr=u_f), dict(regs, fpsr=j_f), fpcr)
-    assert lw(fmadd, UFC | IXC, IXC, mn) == UFC
-    assert lw(fmadd, UFC | IXC, IXC, mn, FZ) == 0          # FZ: the helper is exact
-    assert lw(fmadd, UFC | IXC, IXC, mn, RP) == 0          # directed mode: exact
-    assert lw(fmadd, UFC | IXC, IXC, plain) == 0           # no MinNormal result
+    assert lw(fmadd, UFC | IXC, IXC, mn) == 0              # MinNormal results are exact now
+    assert lw(fmadd, UFC | IXC, IXC, mn, FZ) == 0
+    assert lw(fmadd, UFC | IXC, IXC, plain) == 0
     assert lw(fmadd, IXC, UFC | IXC, mn) == 0              # we set UFC, ARM did not
     assert lw(fmadd, UFC | IXC, 0, mn) == 0                # IXC differs too
     assert lw(xn, IXC, OFC | IXC, mx) == OFC

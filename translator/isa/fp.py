@@ -72,14 +72,14 @@ with "round.dynamic" (so LLVM cannot fold or move it across the mode
 change), then round-to-nearest restored.  Ordinary arithmetic therefore
 costs the x86 instruction, two compares and two not-taken branches.
 
+UFC and tininess: ARM detects tininess before rounding, x86 (whose UE the
+fast path takes) after.  They differ only for a result that is tiny before
+rounding but rounds to +-MinNormal, which FMUL/FMULX/FDIV/the FMADD family
+and FCVT narrowing can produce (sums and square roots cannot): those
+operations send a +-MinNormal result to the out-of-line path, which decides
+UFC before rounding (an and + compare on the fast path).
+
 KNOWN LIMITATIONS
-- FPSR.UFC on the fast path (FPCR.FZ clear, RMode nearest) is x86's: a
-  result that is tiny before rounding but rounds to +-MinNormal (only
-  possible for FMUL/FDIV/FMADD family/FCVT narrowing) raises UFC on ARM,
-  not here (x86 detects tininess after rounding).  Testing for it would
-  cost two more compares per operation.  Under FZ or a directed RMode the
-  helper detects tininess before rounding exactly (and flushes such a
-  result under FZ, as ARM does).
 - FCVTXN (round to odd) with FZ clear takes OFC/UFC from the host's
   nearest-even conversion: a double in [MaxFloat + half ulp, 2**128)
   raises OFC|IXC here (ARM: IXC only, the odd result is MaxFloat), and a
@@ -357,6 +357,15 @@ def is_zero(c, fmt, x):
 def is_inf(c, fmt, x):
     b = c.b
     return b.icmp_unsigned("==", b.and_(x, K(x.type, ~fmt.sign)), K(x.type, fmt.inf))
+
+
+def is_minnorm(c, fmt, x):
+    """|x| is the smallest normal number.  A product, quotient, fused result or
+    narrowed value that was tiny before rounding and rounded up to it must raise
+    UFC (ARM detects tininess before rounding; x86's UE, after rounding, stays
+    clear): such results take the out-of-line path, which decides UFC exactly."""
+    b = c.b
+    return b.icmp_unsigned("==", b.and_(x, K(x.type, ~fmt.sign)), K(x.type, fmt.minnorm))
 
 
 def flush(c, fmt, x):
@@ -704,7 +713,8 @@ def fsub(c, fmt, x, y):
 
 
 def fmul(c, fmt, x, y):
-    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fmul", p, q), "mul", rounds=True)
+    return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fmul", p, q), "mul", rounds=True,
+                 slow_if=lambda cx, r: is_minnorm(cx, fmt, r))
 
 
 def fmulx(c, fmt, x, y):
@@ -716,7 +726,7 @@ def fmulx(c, fmt, x, y):
         sign = b.and_(b.xor(p, q), K(r.type, fmt.sign))
         return b.select(_infzero(cx, fmt, p, q), b.or_(two, sign), r)
     return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fmul", p, q), "mulx", fix=fix,
-                 rounds=True)
+                 rounds=True, slow_if=lambda cx, r: is_minnorm(cx, fmt, r))
 
 
 def fdiv(c, fmt, x, y):
@@ -727,7 +737,8 @@ def fdiv(c, fmt, x, y):
                                 b.not_(is_zero(cx, fmt, p)))
         return b.and_(is_zero(cx, fmt, q), finite_nonzero)
     return fp_op(c, fmt, [x, y], lambda cx, p, q: arith(cx, "fdiv", p, q), "div",
-                 extra_flags=[(dz, DZC)], slow_if=lambda cx, r: is_inf(cx, fmt, r), rounds=True)
+                 extra_flags=[(dz, DZC)], rounds=True,
+                 slow_if=lambda cx, r: cx.b.or_(is_inf(cx, fmt, r), is_minnorm(cx, fmt, r)))
 
 
 def fmax(c, fmt, x, y):
@@ -791,7 +802,8 @@ def fmuladd(c, fmt, acc, x, y, key="fma"):
     def post(cx, ops, r):
         return cx.b.select(bad(cx, ops), default_nan(cx, fmt, r.type), r)
     return fp_op(c, fmt, [acc, x, y], lambda cx, a, p, q: arith(cx, "fma", p, q, a), key,
-                 post=post, extra_flags=[(bad, IOC)], rounds=True)
+                 post=post, extra_flags=[(bad, IOC)], rounds=True,
+                 slow_if=lambda cx, r: is_minnorm(cx, fmt, r))
 
 
 def fsqrt(c, fmt, x):
@@ -1105,9 +1117,14 @@ def fcvt(c, src, dst, x):
     def conv(f, ty):
         return convert(c, "fptrunc", f, ty) if src.bits > dst.bits else b.fpext(f, ty)
     mask = FPCR_FZ | (RMODE_MASK if src.bits > dst.bits else 0)
+
+    def need(fast):
+        need = any_true(c, is_nan(c, src, x))
+        if src.bits > dst.bits:
+            need = b.or_(need, any_true(c, is_minnorm(c, dst, fast)))
+        return need
     return guarded(c, fpcr_bit(c, mask),
-                   lambda: iv(c, dst, conv(fv(c, src, x), like(x.type, dst.fty))),
-                   lambda fast: any_true(c, is_nan(c, src, x)), slow)
+                   lambda: iv(c, dst, conv(fv(c, src, x), like(x.type, dst.fty))), need, slow)
 
 
 def _round_odd(c, x):
