@@ -14,11 +14,10 @@ and every directed rounding mode (RP, RM, RZ, RZ|FZ).  (Every other
 differential test of an FP/AdvSIMD form compares the whole FPSR too, under
 its own FPCR settings: tests/unicorn_rig.py, tests/fpvals.py.)
 
-The documented deviations (fp.py KNOWN LIMITATIONS) are accepted only in
-their exact shape (tests/unicorn_rig.py `fpsr_leeway`, shared by every
-differential test): FCVTXN's two corners with FZ clear.  (Results that are
-tiny before rounding but round to +-MinNormal once were one too: they now
-take the exact out-of-line path, test_ufc_when_rounding_up_to_minnorm.)
+No deviation is tolerated.  The two the host's flags once caused are
+regression tests here: results that are tiny before rounding but round to
++-MinNormal (test_ufc_when_rounding_up_to_minnorm) and FCVTXN's round-to-odd
+edges (test_fcvtxn_edges_exact).
 """
 import random
 import struct
@@ -29,19 +28,17 @@ from emu.snippet import run_snippet
 from tests.fpvals import CASES, fp_hook, _diff, DN, FZ
 from tests.test_isa_fp import (ARITH, OTHER, FROM_INT, ROUND_CURRENT, FRINT_TS, grouped,
                                _gas)
-from tests.unicorn_rig import asm, random_state, run_unicorn, run_jit, fpsr_leeway
+from tests.unicorn_rig import asm, random_state, run_unicorn, run_jit
 
 IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
 ALL = IOC | DZC | OFC | UFC | IXC | IDC
 RP, RM, RZ = 1 << 22, 2 << 22, 3 << 22
 FPCRS = [0, FZ, DN | FZ, RP, RM, RZ, RZ | FZ]
 def check_all_flags(text_or_words, hook=None, fpcr=0, cases=None, seed=1):
-    """Unicorn vs JIT with the whole FPSR compared; returns how many cases
-    needed a documented tolerance (tests/unicorn_rig.py fpsr_leeway)."""
+    """Unicorn vs JIT with the whole FPSR compared, over `cases` states."""
     words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
     assert words, f"nothing assembled for {text_or_words!r}"
     rng = random.Random(f"{seed}:{text_or_words}:{fpcr}:fpsr")
-    tolerated = 0
     for k in range(CASES if cases is None else cases):
         st = random_state(rng)
         if hook:
@@ -49,9 +46,7 @@ def check_all_flags(text_or_words, hook=None, fpcr=0, cases=None, seed=1):
         u = run_unicorn(words, st, fpcr)
         j = run_jit(words, st, fpcr)
         diffs = _diff(u, j, ALL, fpcr, words)
-        tolerated += bool((u["fpsr"] ^ j["fpsr"]) & ALL)
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])
-    return tolerated
 
 
 def _d(x):
@@ -215,48 +210,27 @@ def test_ufc_when_rounding_up_to_minnorm(text, regs, fpcr):
     assert u["v"][0] & 0x7FFFFFFFFFFFFFFF in (0x0010000000000000, 0x00800000), hex(u["v"][0])
     assert u["v"][0] == j["v"][0]
     assert u["fpsr"] == UFC | IXC and j["fpsr"] == u["fpsr"]
-    assert fpsr_leeway(asm(text), u, j, fpcr) == 0
 
 
-@pytest.mark.parametrize("value, unicorn, ours", [
-    (3.4028235677973366e+38, IXC, IXC | OFC),     # MaxFloat + half ulp
-    (2.0 ** -126 - 2.0 ** -160, UFC | IXC, IXC),  # rounds to MinNormal in nearest
+@pytest.mark.parametrize("value, flags", [
+    (3.4028235677973366e+38, IXC),        # MaxFloat + half ulp: round to odd gives MaxFloat
+    (2.0 ** 128 - 2.0 ** 100, IXC),        # below 2**128: still MaxFloat, no overflow
+    (2.0 ** 128, OFC | IXC),               # overflow
+    (2.0 ** -126 - 2.0 ** -160, UFC | IXC),  # tiny; nearest-even would give MinNormal
+    (2.0 ** -140, 0),                      # tiny but exact (a float denormal): no flag
 ])
-def test_known_deviation_fcvtxn_fast_path(value, unicorn, ours):
-    """Pins the documented FCVTXN limitation (fp.py KNOWN LIMITATIONS): with
-    FZ clear the round-to-odd result is built from the host's nearest-even
-    conversion, whose OE/UE differ from ARM's round-to-odd overflow and
-    tininess at these two boundaries.  The results themselves agree."""
+@pytest.mark.parametrize("fpcr", [0, RM])
+def test_fcvtxn_edges_exact(value, flags, fpcr):
+    """FCVTXN rounds to odd; with FZ clear the inline path used the host's
+    nearest-even conversion, whose OE/UE are wrong at two edges (|x| in
+    [MaxFloat + half ulp, 2**128): OFC|IXC instead of IXC; a tiny x that
+    nearest-even rounds up to MinNormal: no UFC).  Such inputs now take the exact
+    helper.  Unicorn decides."""
     words = _gas("fcvtxn s0, d1")
-    u, j = _one(words, {1: _d(value)})
-    assert u["v"][0] & 0xFFFFFFFF == j["v"][0] & 0xFFFFFFFF
-    assert (u["fpsr"], j["fpsr"]) == (unicorn, ours)
-    assert fpsr_leeway(words, u, j, 0) == unicorn ^ ours
-
-
-def test_fpsr_leeway_is_narrow():
-    """The tolerance covers the documented shapes only: not under FZ, not for
-    a flag other than the one named, not without the +-MinNormal (or, for
-    FCVTXN, +-MaxFloat) result lane, not for OFC outside FCVTXN."""
-    mn = {"v": [0x0010000000000000] + [0] * 31}
-    mx = {"v": [0x7F7FFFFF] + [0] * 31}
-    plain = {"v": [0x3FF0000000000000] + [0] * 31}
-    fmadd, xn = asm("fmadd d0, d0, d0, d0"), _gas("fcvtxn s0, d1")
-
-    def lw(words, u_f, j_f, regs, fpcr=0):
-        return fpsr_leeway(words, dict(regs, fpsr=u_f), dict(regs, fpsr=j_f), fpcr)
-    assert lw(fmadd, UFC | IXC, IXC, mn) == 0              # MinNormal results are exact now
-    assert lw(fmadd, UFC | IXC, IXC, mn, FZ) == 0
-    assert lw(fmadd, UFC | IXC, IXC, plain) == 0
-    assert lw(fmadd, IXC, UFC | IXC, mn) == 0              # we set UFC, ARM did not
-    assert lw(fmadd, UFC | IXC, 0, mn) == 0                # IXC differs too
-    assert lw(xn, IXC, OFC | IXC, mx) == OFC
-    assert lw(fmadd, IXC, OFC | IXC, mx) == 0              # OFC only for FCVTXN
-    assert lw(xn, IXC, OFC | IXC, plain) == 0
-    odd = {"v": [0x807FFFFF] + [0] * 31}
-    assert lw(xn, UFC | IXC, IXC, odd, RM) == UFC
-    assert lw(fmadd, UFC | IXC, IXC, odd) == 0             # that shape only for FCVTXN
-    assert lw(xn, UFC | IXC, IXC, odd, FZ) == 0
+    for sign in (1.0, -1.0):
+        u, j = _one(words, {1: _d(sign * value)}, fpcr)
+        assert u["v"][0] & 0xFFFFFFFF == j["v"][0] & 0xFFFFFFFF
+        assert u["fpsr"] == j["fpsr"] == flags, (hex(u["fpsr"]), hex(j["fpsr"]))
 
 
 # -- MRS / MSR FPSR ----------------------------------------------------------------

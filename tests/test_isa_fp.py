@@ -4,8 +4,7 @@ Every form runs from random states whose V registers hold interesting FP
 bit patterns (zeros, infinities, quiet and signalling NaNs with payloads,
 denormals, integer boundaries, halves; see tests/fpvals.py), under
 FPCR = 0 and FPCR.DN|FZ (arithmetic also under DN and FZ alone), comparing
-X/V registers, NZCV and the whole FPSR (IOC DZC OFC UFC IXC IDC; only the
-documented deviations of tests/unicorn_rig.py `fpsr_leeway` are tolerated).
+X/V registers, NZCV and the whole FPSR (IOC DZC OFC UFC IXC IDC, exactly).
 tests/test_fpsr_flags.py compares it over more FPCR settings too.
 
 Every rounding operation runs under the three directed FPCR.RMode values

@@ -3,8 +3,7 @@
 Integer forms run from states whose V registers hold lanes of integer edge
 values and small signed shift counts (tests/fpvals.py int_hook); FP forms
 from interesting FP bit patterns (fp_hook) under FPCR = 0 and DN|FZ.  X/V
-registers, NZCV and the whole FPSR (IOC DZC OFC UFC IXC IDC QC, with only the
-documented deviations of tests/unicorn_rig.py `fpsr_leeway`) are compared.  Each test runs a few
+registers, NZCV and the whole FPSR (IOC DZC OFC UFC IXC IDC QC, exactly) are compared.  Each test runs a few
 arrangements of one form in one snippet (distinct destination registers).
 
 Dot product (SDOT/UDOT, FEAT_DotProd) and SQRDMLAH/SQRDMLSH (FEAT_RDM) are

@@ -3,8 +3,8 @@
 Owns: assembling (keystone) or taking raw words, random and edge-value
 machine states, running both engines from the same state until the BRK #0
 after the code, and a full comparison of X0-X30, SP, PC, NZCV, V0-V31,
-the whole FPSR (every cumulative flag: IOC DZC OFC UFC IXC IDC QC; `fpsr_leeway`
-names the two documented deviations it tolerates) and the data pages.  Semantics tests in
+the whole FPSR (every cumulative flag: IOC DZC OFC UFC IXC IDC QC, no tolerance)
+and the data pages.  Semantics tests in
 tests/test_isa_*.py build on `check`.
 
 States: CASES per check (EMU_FUZZ_CASES, default 300; a larger value is the
@@ -317,49 +317,10 @@ IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
 QC = 1 << 27
 FPSR_ALL = IOC | DZC | OFC | UFC | IXC | IDC | QC
 FPCR_FZ, FPCR_RMODE = 1 << 24, 3 << 22
-MINNORM = {32: 0x00800000, 64: 0x0010000000000000}
-MAXFLOAT = 0x7F7FFFFF           # single precision +MaxNormal
-
-
-def _has_lane(regs, pred):
-    for v in regs:
-        for w in (64, 32):
-            for k in range(128 // w):
-                if pred(w, (v >> (k * w)) & ((1 << w) - 1)):
-                    return True
-    return False
-
-
-def _has_fcvtxn(words):
-    """FCVTXN (scalar, vector, FCVTXN2): 0 Q 1 0 1 1 1 0 0 1 1 0 0 0 0 1 0 1 1 0 1 0 Rn Rd and
-    01 1 11110 0 1 100001 011010 Rn Rd."""
-    return any(w & 0xAFFFFC00 == 0x2E616800 for w in words)
-
-
-def fpsr_leeway(words, u, j, fpcr):
-    """The FPSR bits allowed to differ in this run: only the documented deviations
-    (translator/isa/fp.py KNOWN LIMITATIONS), each in its exact shape, else 0.
-    - FCVTXN with FZ clear, under any RMode (its OFC/UFC come from the host's nearest-even
-      conversion): OFC set by us and not by Unicorn with a +-MaxFloat lane (the round-to-odd
-      result of a double in [MaxFloat + half ulp, 2**128)); UFC set by Unicorn and not by
-      us with a +-0x007FFFFF lane (the round-to-odd result of a double just below MinNormal
-      that nearest-even rounds up to MinNormal)."""
-    d = (u["fpsr"] ^ j["fpsr"]) & FPSR_ALL
-    if d == 0 or fpcr & FPCR_FZ:
-        return 0
-    xn = _has_fcvtxn(words)
-    if d == UFC and xn and u["fpsr"] & UFC \
-            and _has_lane(u["v"], lambda w, x: w == 32 and x & 0x7FFFFFFF == 0x007FFFFF):
-        return UFC
-    if d == OFC and xn and j["fpsr"] & OFC \
-            and _has_lane(u["v"], lambda w, x: w == 32 and x & 0x7FFFFFFF == MAXFLOAT):
-        return OFC
-    return 0
-
 
 def compare(words, st, text="", fpcr=0, check_fpsr=True, check_v=True):
     """Run both engines; return a list of mismatch descriptions (empty = equal).  The whole
-    FPSR is compared (check_fpsr=False: not at all), apart from `fpsr_leeway`."""
+    FPSR is compared (check_fpsr=False: not at all)."""
     u = run_unicorn(words, st, fpcr)
     j = run_jit(words, st, fpcr)
     diffs, stop = termination(words, u, j)
@@ -378,7 +339,7 @@ def compare(words, st, text="", fpcr=0, check_fpsr=True, check_v=True):
         for n in range(32):
             if u["v"][n] != j["v"][n] and ("v", n) not in skip:
                 diffs.append(f"v{n}: unicorn={u['v'][n]:#034x} jit={j['v'][n]:#034x}")
-    if check_fpsr and (u["fpsr"] ^ j["fpsr"]) & FPSR_ALL & ~fpsr_leeway(words, u, j, fpcr):
+    if check_fpsr and (u["fpsr"] ^ j["fpsr"]) & FPSR_ALL:
         diffs.append(f"fpsr: unicorn={u['fpsr']:#x} jit={j['fpsr']:#x}")
     for k in ("data", "stack"):
         if same_memory(u[k], j[k], edges):

@@ -80,11 +80,6 @@ operations send a +-MinNormal result to the out-of-line path, which decides
 UFC before rounding (an and + compare on the fast path).
 
 KNOWN LIMITATIONS
-- FCVTXN (round to odd) with FZ clear takes OFC/UFC from the host's
-  nearest-even conversion: a double in [MaxFloat + half ulp, 2**128)
-  raises OFC|IXC here (ARM: IXC only, the odd result is MaxFloat), and a
-  tiny inexact one that rounds to MinNormal in nearest-even raises IXC
-  without UFC.
 - Single-step translation after a store into code (jit.py Translator.step)
   runs the one store instruction outside the dispatcher (no FP flags).
 - FPCR.AHP (alternative half precision) is ignored; FZ16 is irrelevant
@@ -1149,8 +1144,8 @@ def _round_odd(c, x):
 
 def fcvt_round_odd(c, x):
     """FCVTXN: double -> single with round-to-odd (scalar or vector bits).
-    FZ clear: inline, IXC/UFC/OFC from the host conversion.  FZ set: out
-    of line, flags explicit (the host's are discarded): IDC for a flushed
+    FZ clear and |x| in [2**-126, MaxFloat] (or 0): inline, IXC from the host
+    conversion.  Otherwise out of line, flags explicit (the host's are discarded): IDC for a flushed
     input, a result tiny before rounding flushed with UFC (no IXC), IXC
     when inexact, OFC when |x| >= 2**128."""
     src, dst = FMT[64], FMT[32]
@@ -1178,7 +1173,17 @@ def fcvt_round_odd(c, x):
         return eb.select(flushed, eb.and_(r, K(r.type, dst.sign)), r)
     rty = like(x.type, dst.ity)
     name = f"emu_fp_fcvtxn_{tsuf(x.type)}"
-    return guarded(c, fpcr_bit(c, FPCR_FZ), lambda: _round_odd(c, x)[0], lambda fast: None,
+    # The host's nearest-even conversion gets OFC/UFC wrong for round to odd at two
+    # edges: |x| in (MaxFloat, 2**128) (it overflows; round to odd gives MaxFloat, IXC
+    # only) and tiny x that nearest-even rounds up to MinNormal (no UFC).  Inputs above
+    # MaxFloat (inf and NaN too) or below 2**-126 take the exact helper, decided before
+    # the host conversion runs.
+    b = c.b
+    a = abs_bits(c, src, x)
+    odd_edge = b.or_(b.icmp_unsigned("<", b.sub(a, K(a.type, 1)), K(a.type, 0x3810000000000000 - 1)),
+                     b.icmp_unsigned(">", a, K(a.type, 0x47EFFFFFE0000000)))     # MaxFloat
+    pre = b.or_(fpcr_bit(c, FPCR_FZ), any_true(c, odd_edge))
+    return guarded(c, pre, lambda: _round_odd(c, x)[0], lambda fast: None,
                    lambda: out_of_line(c, name, rty, [x], body))
 
 
