@@ -53,12 +53,13 @@ def _sbox():
             a = ((a << 1) ^ (0x11B if a & 0x80 else 0)) & 0x1FF
             b >>= 1
         return r
-    inv = [0] * 256
-    for a in range(1, 256):
-        for b in range(1, 256):
-            if mul(a, b) == 1:
-                inv[a] = b
-                break
+    # inverses through powers of the generator 3 (255 products, not 32,000 trials)
+    exp, log = [0] * 255, [0] * 256
+    x = 1
+    for i in range(255):
+        exp[i], log[x] = x, i
+        x = mul(x, 3)
+    inv = [0] + [exp[(255 - log[a]) % 255] for a in range(1, 256)]
     box = []
     for a in range(256):
         x = inv[a]
