@@ -277,6 +277,8 @@ def _align(i):
 
 def _r_load(i):
     p = i.operands[0]
+    if i.x == "volatile":
+        return f"{i.ref} = load volatile {_ts(i.type)}, ptr {p.get_reference()}{_align(i)}"
     if i.x:
         return (f"{i.ref} = load atomic {_ts(i.type)}, ptr {p.get_reference()} {i.x}"
                 f"{_align(i)}")
@@ -558,6 +560,14 @@ class IRBuilder:
 
     def load(self, ptr, name="", align=None, typ=None):
         ins = self._add("load", typ or ptr.type.pointee, (ptr,), None, name)
+        ins.align = align
+        return ins
+
+    def load_volatile(self, ptr, align, typ):
+        """A volatile load (not in llvmlite.ir): never removed, merged or moved
+        across other volatile accesses, and, unlike an atomic load, taken by LLVM's
+        fast instruction selector."""
+        ins = self._add("load", typ, (ptr,), "volatile", "")
         ins.align = align
         return ins
 

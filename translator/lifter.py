@@ -328,9 +328,8 @@ class RegionLifter:
                 self._to_leave(target, self._slot(target), ExitReason.NONE, 0)
             elif target <= src:
                 # A backward edge: every guest loop has one; poll the exit
-                # request here (atomic: another thread may set it).
-                req = b.load_atomic(self.field_ptr(OFFSET["exit_request"]), "monotonic", 4,
-                                    typ=I32)
+                # request here (volatile: another thread may set it).
+                req = b.load_volatile(self.field_ptr(OFFSET["exit_request"]), 4, I32)
                 out = self.new_block("loopexit")
                 go = self.new_block("backedge")
                 b.cbranch(b.icmp_unsigned("!=", req, const(I32, 0)), out, go)
@@ -495,7 +494,10 @@ class RegionLifter:
         dispatcher to link it; an indirect target goes to the shared table
         probe (emu_probe, in the dispatcher module)."""
         fn = self.fn
-        req = cb.load_atomic(self.field_ptr(OFFSET["exit_request"], cb), "monotonic", 4, typ=I32)
+        # exit_request is set by other threads (signals, the tier-2 worker): a volatile
+        # 4-byte load is a plain, untorn x86 load LLVM can neither drop nor hoist, and
+        # unlike an atomic load it keeps the block on the fast instruction selector.
+        req = cb.load_volatile(self.field_ptr(OFFSET["exit_request"], cb), 4, I32)
         stop = cb.icmp_unsigned("!=", req, const(I32, 0))
         ret_bb = fn.append_basic_block("ret")
         go_bb = fn.append_basic_block("go")
