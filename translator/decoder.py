@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import threading
 
-import capstone
-
 from . import patterns
 
 MAX_BLOCK_INSNS = 128
@@ -29,14 +27,20 @@ _local = threading.local()         # one capstone handle per thread
 
 
 def _handle():
+    """This thread's capstone handle (capstone is imported on first use: a run
+    that never needs an instruction's name never loads it)."""
     cs = getattr(_local, "cs", None)
     if cs is None:
+        import capstone
         cs = _local.cs = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
         cs.detail = True
+        _ENDING_GROUPS.update({capstone.CS_GRP_JUMP, capstone.CS_GRP_CALL, capstone.CS_GRP_RET,
+                               capstone.CS_GRP_INT, capstone.CS_GRP_IRET,
+                               capstone.CS_GRP_BRANCH_RELATIVE})
     return cs
-_ENDING_GROUPS = {capstone.CS_GRP_JUMP, capstone.CS_GRP_CALL, capstone.CS_GRP_RET,
-                  capstone.CS_GRP_INT, capstone.CS_GRP_IRET,
-                  capstone.CS_GRP_BRANCH_RELATIVE}
+
+
+_ENDING_GROUPS = set()              # capstone's branch/exception groups, filled by _handle
 _text_memo = {}
 
 
