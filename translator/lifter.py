@@ -1,22 +1,31 @@
 """Lifting a region of guest blocks into one LLVM function (the lift context).
 
 Owns: the block function's shape and the helpers every semantics function
-uses: guest registers kept in allocas (SSA after mem2reg) and written back
-only at exits, N/Z/C/V as separate i1 values, condition codes, guest memory
-access with the inline page-flags check, and block exits (direct branch
-through a patchable link slot, indirect branch through the block table,
-return to Python with an exit reason).  Does not own: which encodings exist
-(translator/isa/*), compilation (compiler.py), the dispatcher loop.
+uses: guest registers (tier 1: loads and stores of the CPU state itself, one
+state GEP per field and LLVM block; tier 2: allocas, SSA after SROA, written
+back only at exits), N/Z/C/V as separate bytes, condition codes, guest
+memory access with the inline page-flags check, and block exits (direct
+branch through a patchable link slot, indirect branch through the block
+table, return to Python with an exit reason).  Does not own: which
+encodings exist (translator/isa/*), compilation (compiler.py), the
+dispatcher loop.
+
+Tier-1 IR is shaped for LLVM's fast instruction selector (codegen O0), which
+falls back to SelectionDAG for the rest of a block at the first instruction
+it cannot take: no intrinsic calls in the memory check (the page index is
+clamped with compare + select), exit-request polls as volatile (not atomic)
+loads, global addresses (hot counter, link slots) computed once in the entry
+block.  tests/test_tier1_fastisel.py keeps it so.
 
 Region function: void r(ptr state, ptr mem, ptr pageflags).  A region holds
 the guest blocks one miss discovered (the missed block and blocks reachable
 from it by direct branches); it is entered through a switch on state.pc, so
 every block in it is an entry.  Direct branches between its blocks are plain
-LLVM branches (registers stay in SSA; a backward branch polls exit_request),
-branches leaving it go through a link slot.  Every exit goes through one
-`leave` block: registers written in the region are stored back, state.pc is
-set, then either chain (musttail into the linked or looked-up region), or
-return to the dispatcher with exit_reason set.
+LLVM branches (a backward branch polls exit_request), branches leaving it go
+through a link slot.  Every exit goes through one `leave` block: at tier 2
+registers written in the region are stored back; state.pc is set, then either
+chain (musttail into the linked or looked-up region), or return to the
+dispatcher with exit_reason set.
 """
 from . import irtext as ir
 
