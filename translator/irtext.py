@@ -20,7 +20,6 @@ Differences from llvmlite.ir (all deliberate):
 - only the instructions listed in _RENDER exist; anything else is an AttributeError at
   lift time (a bug to fix here), never silently different text.
 """
-import llvmlite.ir as _ll
 from llvmlite.ir import (  # noqa: F401  (re-exported: the llvmlite.ir names translator code uses)
     IntType, HalfType, FloatType, DoubleType, VectorType, ArrayType, PointerType, VoidType,
     FunctionType, LiteralStructType, MetaDataType, Constant, Undefined, Value, Module,
@@ -132,9 +131,8 @@ class Function(Value):
                 return cand
 
     def _value_ref(self, name):
-        if not name:
-            self._next += 1
-            return f"%.{self._next}", ""
+        """(reference, name) of a value given an explicit name (unnamed values are
+        numbered by Instr itself: %.N)."""
         name = self._unique(name)
         return f'%"{name}"', name
 
@@ -206,11 +204,6 @@ class Instr(_Named):
         else:
             self.ref, self._name = block.function._value_ref(name)
 
-    @property
-    def function_type(self):
-        ty = self.type
-        return getattr(self, "_ftype", None) or getattr(ty, "pointee", None)
-
     # phi
     def add_incoming(self, value, block):
         self.incoming.append((value, block))
@@ -253,18 +246,14 @@ def _r_bin(i):
     return f"{i.ref} = {i.op} {fl}{_ts(a.type)} {a.get_reference()}, {b.get_reference()}"
 
 
-def _r_fneg(i):
-    return f"{i.ref} = fneg {_tv(i.operands[0])}"
+def _r_operands(i):
+    """`%r = op <ty> a, <ty> b, ...`: fneg, select, extract/insertelement, shufflevector."""
+    return f"{i.ref} = {i.op} " + ", ".join(_tv(v) for v in i.operands)
 
 
 def _r_cmp(i):
     a, b = i.operands
     return f"{i.ref} = {i.op} {i.x} {_ts(a.type)} {a.get_reference()}, {b.get_reference()}"
-
-
-def _r_select(i):
-    c, a, b = i.operands
-    return f"{i.ref} = select {_tv(c)}, {_tv(a)}, {_tv(b)}"
 
 
 def _r_cast(i):
@@ -301,21 +290,6 @@ def _r_gep(i):
     ib = "inbounds " if i.x[1] else ""
     rest = "".join(", " + _tv(v) for v in idx)
     return f"{i.ref} = getelementptr {ib}{_ts(i.x[0])}, ptr {p.get_reference()}{rest}"
-
-
-def _r_extractelement(i):
-    v, k = i.operands
-    return f"{i.ref} = extractelement {_tv(v)}, {_tv(k)}"
-
-
-def _r_insertelement(i):
-    v, e, k = i.operands
-    return f"{i.ref} = insertelement {_tv(v)}, {_tv(e)}, {_tv(k)}"
-
-
-def _r_shufflevector(i):
-    a, b, m = i.operands
-    return f"{i.ref} = shufflevector {_tv(a)}, {_tv(b)}, {_tv(m)}"
 
 
 def _r_extractvalue(i):
@@ -406,10 +380,10 @@ _CASTS = ("trunc", "zext", "sext", "fptrunc", "fpext", "fptoui", "fptosi", "uito
 _RENDER = {op: _r_bin for op in _BINOPS}
 _RENDER.update({op: _r_cast for op in _CASTS})
 _RENDER.update({
-    "fneg": _r_fneg, "icmp": _r_cmp, "fcmp": _r_cmp, "select": _r_select, "load": _r_load,
-    "store": _r_store, "alloca": _r_alloca, "getelementptr": _r_gep,
-    "extractelement": _r_extractelement, "insertelement": _r_insertelement,
-    "shufflevector": _r_shufflevector, "extractvalue": _r_extractvalue,
+    "fneg": _r_operands, "icmp": _r_cmp, "fcmp": _r_cmp, "select": _r_operands,
+    "load": _r_load, "store": _r_store, "alloca": _r_alloca, "getelementptr": _r_gep,
+    "extractelement": _r_operands, "insertelement": _r_operands,
+    "shufflevector": _r_operands, "extractvalue": _r_extractvalue,
     "insertvalue": _r_insertvalue, "phi": _r_phi, "br": _r_br, "condbr": _r_condbr,
     "switch": _r_switch, "ret": _r_ret, "unreachable": _r_unreachable, "call": _r_call,
     "fence": _r_fence, "cmpxchg": _r_cmpxchg, "atomicrmw": _r_atomicrmw,

@@ -97,6 +97,7 @@ class RegionLifter:
         self.regs = {}          # key -> (alloca, type, state offset)
         self._gep_block = None  # tier 1: the LLVM block whose state GEPs are in _geps
         self._geps = {}
+        self._gaddrs = {}       # global name -> its address, computed in the entry block
         self._fields = {}       # state offset -> GEP in the entry block
         self.written = set()
         self.slots = []         # (global name, target pc)
@@ -305,10 +306,9 @@ class RegionLifter:
         (Under the JIT's large code model LLVM's fast instruction selector cannot
         materialise a global's address and falls back to SelectionDAG for the
         whole block; this way only the entry block pays that.)"""
-        addrs = self.__dict__.setdefault("_gaddrs", {})
-        p = addrs.get(g.name)
+        p = self._gaddrs.get(g.name)
         if p is None:
-            p = addrs[g.name] = self.eb.gep(g, [const(I64, 0)], source_etype=I8)
+            p = self._gaddrs[g.name] = self.eb.gep(g, [const(I64, 0)], source_etype=I8)
         return p
 
     def _slot(self, target):
@@ -392,12 +392,6 @@ class RegionLifter:
         # instruction selector (tier 1) handles these, not the intrinsic.
         idx = b.select(b.icmp_unsigned("<", idx, const(I64, NPAGES)), idx, const(I64, NPAGES))
         return b.load(b.gep(self.pflags, [idx], source_etype=I8), typ=I8)
-
-    def _intrinsic(self, name, ret, args):
-        fn = self.module.globals.get(name)
-        if fn is None:
-            fn = ir.Function(self.module, ir.FunctionType(ret, args), name)
-        return fn
 
     def check_access(self, addr, size, write):
         """Inline page-flags check; on failure exit with precise state.

@@ -9,18 +9,11 @@ trap; the LLVM divide only ever sees a safe divisor.  CRC32 is a bitwise
 reflected CRC unrolled in IR (no table, no helper call).  FlagM (RMIF,
 SETF8/16), MTE, PAC and CSSC encodings of these groups are left undefined.
 """
-from .. import irtext as ir
 
 from ..lifter import I1, I32, I64, I128, INT, const
 from ..patterns import pattern
+from .fp import intrinsic
 from .common import add_with_carry, set_nz_logic, shift_reg, extend_reg
-
-
-def _intrinsic(c, name, ret, args):
-    fn = c.module.globals.get(name)
-    if fn is None:
-        fn = ir.Function(c.module, ir.FunctionType(ret, args), name=name)
-    return fn
 
 
 def _shifted(c, m, w, h, i):
@@ -139,22 +132,21 @@ def DP1(c, z, o, n, d):
     x = c.x(n, w)
     name = f"i{w}"
     if o == 0:
-        r = b.call(_intrinsic(c, f"llvm.bitreverse.{name}", ty, [ty]), [x])
+        r = intrinsic(c, f"llvm.bitreverse.{name}", ty, [x])
     elif o == 1:
         lo = int("00FF" * (w // 16), 16)
         r = b.or_(b.and_(b.lshr(x, const(ty, 8)), const(ty, lo)),
                   b.and_(b.shl(x, const(ty, 8)), const(ty, lo << 8)))
     elif o in (2, 3):
-        r = b.call(_intrinsic(c, f"llvm.bswap.{name}", ty, [ty]), [x])
+        r = intrinsic(c, f"llvm.bswap.{name}", ty, [x])
         if o == 2 and z:            # REV32: byte-reverse each word
             r = b.or_(b.lshr(r, const(ty, 32)), b.shl(r, const(ty, 32)))
     else:
-        ctlz = _intrinsic(c, f"llvm.ctlz.{name}", ty, [ty, I1])
         if o == 4:
-            r = b.call(ctlz, [x, const(I1, 0)])
+            r = intrinsic(c, f"llvm.ctlz.{name}", ty, [x, const(I1, 0)])
         else:
             y = b.xor(x, b.ashr(x, const(ty, 1)))
-            r = b.sub(b.call(ctlz, [y, const(I1, 0)]), const(ty, 1))
+            r = b.sub(intrinsic(c, f"llvm.ctlz.{name}", ty, [y, const(I1, 0)]), const(ty, 1))
     c.set_x(d, r)
 
 
@@ -241,7 +233,7 @@ def DP2(c, z, o, m, n, d):
         elif o == 10:
             r = b.ashr(x, a)
         else:
-            r = b.call(_intrinsic(c, f"llvm.fshr.i{w}", ty, [ty, ty, ty]), [x, x, a])
+            r = intrinsic(c, f"llvm.fshr.i{w}", ty, [x, x, a])
         c.set_x(d, r)
     elif 16 <= o <= 23:
         size = 8 << (o & 3)
