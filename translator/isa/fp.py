@@ -484,19 +484,7 @@ def fast_or_slow(c, need_slow, fast, slow):
     slow_bb = c.new_block("fpslow")
     join = c.new_block("fpjoin")
     b.cbranch(unlikely(c, need_slow), slow_bb, join)
-    b.position_at_end(slow_bb)
-    s = slow()
-    end = b.block
-    b.branch(join)
-    b.position_at_end(join)
-    many = isinstance(fast, (tuple, list))
-    out = []
-    for f, v in zip(fast, s) if many else [(fast, s)]:
-        phi = b.phi(f.type)
-        phi.add_incoming(f, cur)
-        phi.add_incoming(v, end)
-        out.append(phi)
-    return tuple(out) if many else out[0]
+    return _slow_and_join(c, slow_bb, join, fast, cur, slow)
 
 
 def guarded(c, pre, fast_fn, need_fn, slow):
@@ -517,6 +505,13 @@ def guarded(c, pre, fast_fn, need_fn, slow):
         b.branch(join)
     else:
         b.cbranch(unlikely(c, need), slow_bb, join)
+    return _slow_and_join(c, slow_bb, join, fast, fast_end, slow)
+
+
+def _slow_and_join(c, slow_bb, join, fast, fast_end, slow):
+    """Emit slow() in slow_bb, then merge it with `fast` (from fast_end) at join
+    (one phi per value; fast may be a tuple)."""
+    b = c.b
     b.position_at_end(slow_bb)
     s = slow()
     end = b.block
