@@ -231,6 +231,18 @@ _WAIT_OPTIONS = 0x1 | 0x2 | 0x4 | 0x8 | 0x01000000 | 0x20000000 | 0x40000000 | 0
 _SYS_WAITID_HOST = 247                      # x86-64
 
 
+def _retrying(call):
+    """A host wait call, repeated while the host interrupts it (EINTR); its result, or
+    SyscallError with its errno."""
+    while True:
+        got = call()
+        err = ctypes.get_errno()
+        if got >= 0:
+            return got
+        if err != abi.EINTR:
+            raise SyscallError(err)
+
+
 def sys_wait4(k, pid, wstatus, options, rusage):
     options &= 0xFFFFFFFF
     if options & ~_WAIT_OPTIONS:
@@ -241,13 +253,8 @@ def sys_wait4(k, pid, wstatus, options, rusage):
         k.mem.check(rusage, 144, write=True)
     status = ctypes.c_int(0)
     ru = ctypes.create_string_buffer(144)
-    while True:
-        got = _libc.wait4(s32(pid), ctypes.byref(status), ctypes.c_int(s32(options)), ru)
-        err = ctypes.get_errno()
-        if got >= 0 or err != abi.EINTR:
-            break
-    if got < 0:
-        raise SyscallError(err)
+    got = _retrying(lambda: _libc.wait4(s32(pid), ctypes.byref(status),
+                                        ctypes.c_int(s32(options)), ru))
     if got > 0:
         if wstatus:
             k.mem.write_u32(wstatus, status.value & 0xFFFFFFFF)
@@ -264,14 +271,9 @@ def sys_waitid(k, idtype, id_, infop, options, rusage):
         k.mem.check(rusage, 144, write=True)
     info = ctypes.create_string_buffer(128)
     ru = ctypes.create_string_buffer(144)
-    while True:
-        got = _libc.syscall(ctypes.c_long(_SYS_WAITID_HOST), ctypes.c_long(s32(idtype)),
-                            ctypes.c_long(s32(id_)), info, ctypes.c_long(s32(options)), ru)
-        err = ctypes.get_errno()
-        if got >= 0 or err != abi.EINTR:
-            break
-    if got < 0:
-        raise SyscallError(err)
+    got = _retrying(lambda: _libc.syscall(ctypes.c_long(_SYS_WAITID_HOST), ctypes.c_long(s32(idtype)),
+                                          ctypes.c_long(s32(id_)), info,
+                                          ctypes.c_long(s32(options)), ru))
     if infop:
         k.mem.write(infop, info.raw)
     if rusage:
