@@ -134,13 +134,13 @@ def _count_asm(text, fn):
     return n
 
 
-def measure():
-    """{form name: {column: raw count}} and the host CPU name."""
-    import llvmlite.binding as llvm
+def place_forms():
+    """A translator and guest memory holding every form of FORMS in its own SLOT
+    from CODE_BASE: (translator, [(name, address, instruction count)])."""
     from emu.cpustate import CPUState
     from emu.memory import GuestMemory, PROT_READ, PROT_EXEC, page_ceil
     from translator import decoder
-    from translator.jit import Translator, HOT_THRESHOLD
+    from translator.jit import Translator
 
     cpu, mem = CPUState(), GuestMemory()
     tr = Translator(cpu, mem, tiering="auto")
@@ -157,6 +157,15 @@ def measure():
         placed.append((name, addr, len(words)))
     mem.commit(CODE_BASE, page_ceil(len(code)), PROT_READ | PROT_EXEC)
     mem.write(CODE_BASE, bytes(code), force=True)
+    return tr, placed
+
+
+def measure():
+    """{form name: {column: raw count}} and the host CPU name."""
+    import llvmlite.binding as llvm
+    from translator.jit import HOT_THRESHOLD
+
+    tr, placed = place_forms()
     out = {}
     for name, addr, n in placed:
         row = {}

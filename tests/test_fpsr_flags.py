@@ -25,7 +25,7 @@ import struct
 import pytest
 
 from emu.snippet import run_snippet
-from tests.fpvals import CASES, fp_hook, _diff, DN, FZ
+from tests.fpvals import CASES, fp_hook, _diff, check_flags, DN, FZ
 from tests.test_isa_fp import (ARITH, OTHER, FROM_INT, ROUND_CURRENT, FRINT_TS, grouped,
                                _gas)
 from tests.unicorn_rig import asm, random_state, run_unicorn, run_jit
@@ -34,19 +34,10 @@ IOC, DZC, OFC, UFC, IXC, IDC = 1, 2, 4, 8, 16, 128
 ALL = IOC | DZC | OFC | UFC | IXC | IDC
 RP, RM, RZ = 1 << 22, 2 << 22, 3 << 22
 FPCRS = [0, FZ, DN | FZ, RP, RM, RZ, RZ | FZ]
-def check_all_flags(text_or_words, hook=None, fpcr=0, cases=None, seed=1):
-    """Unicorn vs JIT with the whole FPSR compared, over `cases` states."""
-    words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
-    assert words, f"nothing assembled for {text_or_words!r}"
-    rng = random.Random(f"{seed}:{text_or_words}:{fpcr}:fpsr")
-    for k in range(CASES if cases is None else cases):
-        st = random_state(rng)
-        if hook:
-            hook(rng, st)
-        u = run_unicorn(words, st, fpcr)
-        j = run_jit(words, st, fpcr)
-        diffs = _diff(u, j, ALL, fpcr, words)
-        assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])
+def check_all_flags(text_or_words, hook=None, fpcr=0, cases=None):
+    """Unicorn vs JIT with the whole FPSR compared (fpvals.check_flags), over states
+    of their own (seed "fpsr": not the ones test_isa_fp draws for the same forms)."""
+    check_flags(text_or_words, hook, fpcr=fpcr, cases=cases, seed="fpsr")
 
 
 def _d(x):

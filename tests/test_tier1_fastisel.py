@@ -47,20 +47,9 @@ def _switch_as_branches(m):
 
 
 def _tier1_modules():
-    from emu.cpustate import CPUState
-    from emu.memory import GuestMemory, PROT_READ, PROT_EXEC, page_ceil
-    from translator.jit import Translator, HOT_THRESHOLD
+    from translator.jit import HOT_THRESHOLD
 
-    cpu, mem = CPUState(), GuestMemory()
-    tr = Translator(cpu, mem, tiering="auto")
-    code, placed = bytearray(), []
-    for name, src in codegen_table.FORMS:
-        addr = codegen_table.CODE_BASE + len(code)
-        words = codegen_table._words(src, addr)
-        code += b"".join(w.to_bytes(4, "little") for w in words).ljust(codegen_table.SLOT, b"\0")
-        placed.append((name, addr, len(words)))
-    mem.commit(codegen_table.CODE_BASE, page_ceil(len(code)), PROT_READ | PROT_EXEC)
-    mem.write(codegen_table.CODE_BASE, bytes(code), force=True)
+    tr, placed = codegen_table.place_forms()
     out = {}
     for name, addr, n in placed:
         module = tr.compiler.new_module(f"fi_{addr:x}")
