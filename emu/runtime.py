@@ -1,24 +1,34 @@
-"""One guest process: wires memory, loader, kernel and translator together
-and handles every return from native code.
+"""One guest process and its threads: wires memory, loader, kernel and
+translator together and handles every return from native code.
 
-Owns: process start-up (reservation, load, initial registers), the exit loop
-(a miss -> translate; SVC -> kernel; fault/undefined/BRK -> guest signal;
-store into code -> invalidate + single step), fatal guest signals (one
-diagnostic line, then this process dies of the same signal, as qemu-user
-does), and the EMU_BLOCK_STATS report.  Does not own: translation, syscall
-semantics, the memory map.
+Owns: process start-up (reservation, load, initial registers), guest threads
+(each a host thread, created as a Python thread whose body runs the exit
+loop; its own CPU state; the GIL released while it runs translated code or
+blocks in a syscall), the exit loop (a miss -> translate; SVC -> kernel;
+fault/undefined/BRK -> guest signal; store into code -> invalidate + single
+step; exit request -> back in after a stop-the-world), thread and process
+exit (exit() of one thread, exit_group or a fatal signal from any thread),
+fork from a threaded process (the translator lock and a stop-the-world held
+across it), fatal guest signals (one diagnostic line, then this process dies
+of the same signal, as qemu-user does), and the EMU_BLOCK_STATS report.
+Does not own: translation, syscall semantics, the memory map.
 """
+import ctypes
 import json
 import os
 import resource
 import signal
 import sys
+import threading
 import time
+import traceback
 from collections import Counter
+from contextlib import ExitStack, contextmanager
 
 from emu.cpustate import CPUState, ExitReason
 from emu.memory import GuestMemory, PAGE_SHIFT
 from emu.loader import load, LoadError  # noqa: F401  (re-exported for the CLI)
+from emu.world import World
 from kernel import Kernel, ProcessExit
 from kernel.vma import AddressSpace
 from translator.codecache import default_dir
@@ -32,6 +42,7 @@ _FAULT_SIGNALS = {
     ExitReason.BRK: signal.SIGTRAP,
     ExitReason.ALIGN: signal.SIGBUS,
 }
+_NO_MONITOR = 0xFFFFFFFFFFFFFFFF
 
 
 class GuestKilled(Exception):
@@ -42,10 +53,77 @@ class GuestKilled(Exception):
         self.sig = sig
 
 
+class GuestThread:
+    """One guest thread: its CPU state and the exit loop that serves it."""
+
+    def __init__(self, proc, cpu):
+        self.proc = proc
+        self.cpu = cpu
+        self.exits = Counter()
+        self.tid = cpu.tid
+
+    def loop(self):
+        """Run guest code until this thread or the process ends (ProcessExit,
+        GuestKilled)."""
+        proc, cpu = self.proc, self.cpu
+        tr, kernel, exits = proc.translator, proc.kernel, self.exits
+        while True:
+            reason = tr.run(cpu)
+            exits[reason.name.lower()] += 1
+            if reason == ExitReason.SYSCALL:
+                cpu.link_req = 0
+                cpu.excl_addr = _NO_MONITOR     # an exception clears the monitor
+                kernel.syscall(cpu)
+            elif reason == ExitReason.MISS:
+                if not tr.translate(cpu.pc):
+                    cpu.link_req = 0
+                    proc._fatal(cpu, ExitReason.FAULT_EXEC, cpu.pc)
+            elif reason == ExitReason.SMC:
+                cpu.link_req = 0
+                page = cpu.exit_info >> PAGE_SHIFT
+                tr.invalidate_pages(page, (cpu.exit_info + 15) >> PAGE_SHIFT)
+                r = tr.step(cpu.pc, cpu)
+                if r != ExitReason.STEP:
+                    proc._fatal(cpu, r, cpu.exit_info)
+            elif reason == ExitReason.HOT:
+                tr.promote(cpu.pc)
+            elif reason == ExitReason.REQUEST:
+                cpu.exit_request = 0            # a stop-the-world, a background result...
+                cpu.excl_addr = _NO_MONITOR
+                tr.poll_background()
+            else:
+                cpu.link_req = 0
+                proc._fatal(cpu, reason, cpu.exit_info)
+
+    def main(self, started, go):
+        """Body of a guest thread made by clone: tell the parent our tid, wait until
+        it has written the tids it must, then run."""
+        proc = self.proc
+        self.tid = self.cpu.tid = threading.get_native_id()
+        proc.kernel._tls.cpu = self.cpu
+        proc.translator.attach(self.cpu)
+        started.set()
+        go.wait()
+        try:
+            self.loop()
+        except ProcessExit as e:
+            if e.group or e.signal:
+                proc.end_process(e.status, e.signal)
+            proc.thread_exit(self, e.status)
+        except GuestKilled as e:
+            proc.end_process(128 + e.sig, e.sig)
+        except BaseException:                    # emu's own bug: say so, end the process
+            proc.internal_error()
+
+
 class Process:
     def __init__(self):
-        self.exits = Counter()
         self.t_start = time.perf_counter()
+        self.threads = {}                       # tid -> GuestThread (live ones)
+        self.threads_cond = threading.Condition()
+        self.retired_exits = Counter()
+        self.threads_created = 0
+        self._ending = threading.Lock()
 
     @classmethod
     def create(cls, path, argv, envp, rootfs=None, strace=False, stats=False,
@@ -60,6 +138,7 @@ class Process:
         self.kernel = Kernel(self.mem, self.space, rootfs=rootfs, exe_path=path,
                              strace=strace)
         self.kernel.cmdline = list(argv)
+        self.kernel.threads_host = self
         for guest_fd, host_fd in fds:           # descriptors a guest execve handed over
             self.kernel.fds.adopt(guest_fd, host_fd)
         # A guest execve runs `python -m emu run` again with these options (same pid).
@@ -77,14 +156,17 @@ class Process:
         env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.kernel.exec_env = env
 
+        self.world = World()
         self.translator = Translator(self.cpu, self.mem, tiering=tiering, batch=batch,
                                      disk_cache=default_dir() if code_cache else None,
-                                     background=False)
+                                     background=False, world=self.world)
         cpu = self.cpu
         cpu.pc = info.entry
         cpu.sp = info.sp
-        cpu.excl_addr = 0xFFFFFFFFFFFFFFFF
+        cpu.excl_addr = _NO_MONITOR
         cpu.tid = os.getpid()
+        self.main_thread = GuestThread(self, cpu)
+        self.threads[cpu.tid] = self.main_thread
         from kernel.signal import adopt_exec_state, inherited_from_host, reset_host_dispositions
         if signals is None:                     # as inherited by this process (nohup...)
             signals = inherited_from_host() + (0,)
@@ -93,48 +175,127 @@ class Process:
         adopt_exec_state(self.kernel, *signals)
         return self
 
-    # -- the exit loop ---------------------------------------------------------
+    # -- the main thread ------------------------------------------------------------
     def run(self):
-        cpu, tr, kernel = self.cpu, self.translator, self.kernel
+        """Run the guest's first thread; returns the exit status (or ends the host
+        process itself once other threads exist)."""
+        t = self.main_thread
         try:
-            while True:
-                reason = tr.run()
-                self.exits[reason.name.lower()] += 1
-                if reason == ExitReason.SYSCALL:
-                    cpu.link_req = 0
-                    kernel.syscall(cpu)
-                elif reason == ExitReason.MISS:
-                    if not tr.translate(cpu.pc):
-                        cpu.link_req = 0
-                        self._fatal(ExitReason.FAULT_EXEC, cpu.pc)
-                elif reason == ExitReason.SMC:
-                    cpu.link_req = 0
-                    page = cpu.exit_info >> PAGE_SHIFT
-                    tr.invalidate_pages(page, (cpu.exit_info + 15) >> PAGE_SHIFT)
-                    r = tr.step(cpu.pc)
-                    if r != ExitReason.STEP:
-                        self._fatal(r, cpu.exit_info)
-                elif reason == ExitReason.HOT:
-                    tr.promote(cpu.pc)
-                elif reason == ExitReason.REQUEST:
-                    cpu.exit_request = 0
-                    tr.poll_background()
-                else:
-                    cpu.link_req = 0
-                    self._fatal(reason, cpu.exit_info)
+            t.loop()
         except ProcessExit as e:
-            self._report()
             sig = getattr(e, "signal", 0)
-            return die_of_signal(sig) if sig else e.status
+            if e.group or sig or not self.threads_created:
+                return self.end_process(e.status, sig)
+            # exit() of the leader: the process lives on until its last thread ends.
+            self.thread_exit(t, e.status, leader=True)
+            with self.threads_cond:
+                while self.threads:
+                    self.threads_cond.wait()
+            return self.end_process(e.status, 0)
         except GuestKilled as e:
-            self.kernel.finish()          # shared file mappings reach their files
-            self._report()
-            return die_of_signal(e.sig)
+            return self.end_process(128 + e.sig, e.sig)
 
-    def _fatal(self, reason, info):
+    # -- threads ------------------------------------------------------------------------
+    def spawn_thread(self, parent_cpu, newsp, tls, settls, before_start):
+        """clone(CLONE_THREAD...): a new host thread running a copy of the caller's
+        registers (x0 = 0, sp = newsp, TPIDR_EL0 = tls).  before_start(tid) runs on
+        the caller's thread before the child executes guest code (PARENT_SETTID,
+        CHILD_SETTID).  Returns the child's tid."""
+        cpu = CPUState()
+        ctypes.memmove(ctypes.addressof(cpu), ctypes.addressof(parent_cpu), ctypes.sizeof(cpu))
+        cpu.x[0] = 0
+        if newsp:
+            cpu.sp = newsp
+        if settls:
+            cpu.tpidr = tls
+        cpu.exit_request = cpu.exit_reason = 0
+        cpu.link_req = cpu.n_links = cpu.n_lookups = cpu.n_insns = 0
+        cpu.excl_addr = _NO_MONITOR
+        t = GuestThread(self, cpu)
+        started, go = threading.Event(), threading.Event()
+        th = threading.Thread(target=t.main, args=(started, go), daemon=True,
+                              name=f"guest-{self.threads_created + 1}")
+        # Host signals go to the main thread: a guest thread starts with all blocked.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            th.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        started.wait()
+        with self.threads_cond:
+            self.threads[t.tid] = t
+        self.threads_created += 1
+        try:
+            before_start(t.tid)
+        finally:
+            go.set()
+        return t.tid
+
+    def thread_exit(self, t, status, leader=False):
+        """exit() of one thread: its clear-child-tid word and robust list, then it is
+        gone.  The last thread to go ends the process (with the leader's status)."""
+        from kernel.process import thread_exited
+        thread_exited(self.kernel, t.tid)
+        self.translator.detach(t.cpu)
+        with self.threads_cond:
+            self.threads.pop(t.tid, None)
+            self.retired_exits.update(t.exits)
+            t.exits = Counter()
+            last = not self.threads
+            self.threads_cond.notify_all()
+        if last and not leader and t is not self.main_thread:
+            self.end_process(status, 0)
+
+    @contextmanager
+    def fork_guard(self):
+        """Around a fork: no other thread translates, runs translated code or holds a
+        kernel lock, so the child (which has only the forking thread) finds emu's
+        state consistent."""
+        k = self.kernel
+        with ExitStack() as stack:
+            stack.enter_context(self.translator.lock)
+            stack.enter_context(self.world.stopped())
+            stack.enter_context(k.futexes.lock)
+            stack.enter_context(k.signals.lock)
+            yield
+
+    def after_fork_child(self, cpu):
+        """In the child of a fork: only the calling thread exists."""
+        self.world.after_fork_child(cpu)
+        me = next((t for t in self.threads.values() if t.cpu is cpu), None)
+        self.threads_cond = threading.Condition()
+        self._ending = threading.Lock()
+        self.threads = {}
+        if me is not None:
+            me.tid = cpu.tid
+            self.threads[cpu.tid] = me
+            self.main_thread = me
+
+    # -- the end -----------------------------------------------------------------------------
+    def end_process(self, status, sig):
+        """exit_group, a fatal signal, or the last thread's exit: flush, report, end.
+        With one thread the status is returned (the CLI exits with it); once threads
+        have existed the host process ends here, taking every thread with it."""
+        self._ending.acquire()                # the first thread to end the process wins
+        self.kernel.finish()                  # shared file mappings reach their files
+        self._report()
+        if sig:
+            return die_of_signal(sig)
+        if self.threads_created:
+            _flush_std()
+            os._exit(status)
+        return status
+
+    def internal_error(self):
+        """A Python exception escaped a guest thread: emu's own bug."""
+        sys.stderr.write("emu: internal error in a guest thread:\n" + traceback.format_exc())
+        _flush_std()
+        os._exit(70)
+
+    def _fatal(self, cpu, reason, info):
         """An unhandled synchronous guest signal: one line, then die of it."""
         sig = _FAULT_SIGNALS.get(reason, signal.SIGSEGV)
-        pc = self.cpu.pc
+        pc = cpu.pc
         if reason == ExitReason.UNDEF:
             from translator import decoder
             mnem, ops, _ = decoder.capstone_view(info, pc)
@@ -149,6 +310,12 @@ class Process:
             msg = f"emu: {signal.Signals(sig).name}: {kind} at address {info:#x}, pc={pc:#x}"
         sys.stderr.write(msg + "\n")
         raise GuestKilled(sig)
+
+    def _exits(self):
+        out = Counter(self.retired_exits)
+        for t in list(self.threads.values()):
+            out.update(t.exits)
+        return out
 
     def _report(self):
         if not self.stats_enabled:
@@ -169,14 +336,17 @@ class Process:
             "blocks_from_cache": tr.get("blocks_from_cache", 0),
             "regions": tr.get("regions", 0),
             "promotions": tr.get("promotions", 0),
-            "insns_executed": self.cpu.n_insns,
+            "insns_executed": tr.get("insns_executed", 0),
             "links": tr.get("links", 0),
             "dispatch_lookups": tr.get("dispatch_lookups", 0),
             "invalidations": tr.get("invalidations", 0),
             "regions_invalidated": tr.get("regions_invalidated", 0),
             "steps": tr.get("steps", 0),
             "code_pages": tr.get("code_pages", 0),
-            "exits": dict(self.exits),
+            "exits": dict(self._exits()),
+            "threads_created": self.threads_created,
+            "futex_waits": self.kernel.futexes.waits,
+            "stop_the_world": tr.get("stop_the_world", 0),
             "unknown_syscalls": {str(k): v for k, v in self.kernel.unknown_syscalls.items()},
             "unknown_ioctls": {f"{k:#x}": v for k, v in self.kernel.unknown_ioctls.items()},
             "wall_s": round(wall, 6),
@@ -185,15 +355,39 @@ class Process:
         sys.stderr.flush()
 
 
+def _flush_std():
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError):
+            pass
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.signal.restype = ctypes.c_void_p
+_libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+
+
 def die_of_signal(sig):
-    """Terminate this host process with `sig`, like the guest was (no core)."""
+    """Terminate this host process with `sig`, like the guest was (no core).  Works
+    from any thread: the signal is sent to the calling thread, whose default action
+    ends the whole process."""
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ValueError, OSError):
         pass
-    sys.stdout.flush()
-    sys.stderr.flush()
-    signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
-    os.kill(os.getpid(), sig)
-    return 128 + sig
+    _flush_std()
+    try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(sig, signal.SIG_DFL)
+        else:                               # Python refuses signal.signal off the main thread
+            _libc.signal(sig, 0)            # SIG_DFL
+    except (OSError, ValueError):           # SIGKILL/SIGSTOP cannot be caught anyway
+        pass
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+        signal.pthread_kill(threading.get_ident(), sig)
+        time.sleep(0.1)                     # a stop signal or an odd host: fall through
+    except (OSError, ValueError):
+        pass
+    os._exit(128 + sig)

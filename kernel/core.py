@@ -58,6 +58,9 @@ class Kernel:
         self.exec_env = None
         self.vfork_fd = None                # a vfork child's end of its parent's wait pipe
         self.children = {}
+        self.threads_host = None            # the runtime: spawn_thread, fork_guard ...
+        self.membarrier_registered = set()
+        self.membarrier_host = False
         self._tls = threading.local()
         self._finished = False
 
@@ -157,6 +160,9 @@ class Kernel:
     def _trace(self, name, fmt, args, ret):
         try:
             line = strace.format_call(self, name, fmt, args, ret)
+            host = self.threads_host
+            if host is not None and host.threads_created and len(host.threads) > 1:
+                line = f"[pid {self.tid()}] " + line     # as strace -f
             note = getattr(self._tls, "note", None)
             if note:
                 line += f" <{note}>"

@@ -8,7 +8,9 @@ host keeps for the calling thread passed through: no_new_privs, child
 subreaper, timer slack, keepcaps, capability bounding set...; seccomp
 filters, SVE/PAC/MTE controls refused with EINVAL), and the ENOSYS stub for
 syscalls deliberately left unimplemented; fork-like clone, wait4/waitid and execve
-(see the section at the end).  Does not own: threads (later), signals (signal.py).
+(see the section at the end); thread clones (the runtime makes the host thread: Kernel.
+threads_host.spawn_thread), thread exit (clear-child-tid word + futex wake, robust futex
+list walked), membarrier.  Does not own: signals (signal.py), running threads (emu/runtime).
 """
 import ctypes
 import os
@@ -21,9 +23,8 @@ from kernel.status import deliberate_enosys, partial
 from kernel.uaccess import read_path, s32
 
 
-@partial("ends the whole process (guest threads are not implemented yet)")
 def sys_exit(k, status):
-    k.finish()
+    """Ends the calling thread (the runtime ends the process with its last thread)."""
     raise ProcessExit(status & 0xFF, group=False)
 
 
@@ -37,7 +38,6 @@ def sys_set_tid_address(k, tidptr):
     return k.tid()
 
 
-@partial("recorded; the list is not walked when a thread exits")
 def sys_set_robust_list(k, head, length):
     if length != abi.ROBUST_LIST_HEAD_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -53,9 +53,122 @@ def sys_get_robust_list(k, pid, head_ptr, len_ptr):
     return 0
 
 
+# -- thread exit --------------------------------------------------------------------------
+FUTEX_OWNER_DIED, FUTEX_WAITERS, FUTEX_TID_MASK = 0x40000000, 0x80000000, 0x3FFFFFFF
+_ROBUST_LIMIT = 2048                        # as Linux's ROBUST_LIST_LIMIT
+
+
+def _robust_one(k, uaddr, tid):
+    """A robust futex held by a dying thread: mark OWNER_DIED, wake one waiter."""
+    try:
+        word = k.mem.read_u32(uaddr)
+    except Exception:                       # GuestFault: a bad list ends the walk quietly
+        return False
+    if word & FUTEX_TID_MASK != tid:
+        return True
+    from emu.hostatomic import update32     # other threads may be taking the lock
+    try:
+        k.mem.check(uaddr, 4, write=True)
+    except Exception:
+        return False
+    word = update32(k.mem.host_addr(uaddr),
+                    lambda w: (w & FUTEX_WAITERS) | FUTEX_OWNER_DIED
+                    if w & FUTEX_TID_MASK == tid else w)
+    if word & FUTEX_TID_MASK == tid and word & FUTEX_WAITERS:
+        k.futexes.wake(uaddr, 1)
+    return True
+
+
+def _walk_robust_list(k, tid, head):
+    """struct robust_list_head { next; long futex_offset; list_op_pending }: each entry
+    (and the pending one) names a futex word at entry + futex_offset."""
+    try:
+        nxt = k.mem.read_u64(head)
+        offset = int.from_bytes(k.mem.read(head + 8, 8), "little", signed=True)
+        pending = k.mem.read_u64(head + 16)
+    except Exception:
+        return
+    seen = 0
+    while nxt != head and nxt and seen < _ROBUST_LIMIT:
+        entry = nxt & ~1                    # bit 0: a PI futex
+        try:
+            nxt = k.mem.read_u64(entry)
+        except Exception:
+            return
+        if entry != pending and not _robust_one(k, entry + offset, tid):
+            return
+        seen += 1
+    if pending:
+        _robust_one(k, (pending & ~1) + offset, tid)
+
+
+def thread_exited(k, tid):
+    """A guest thread ends: its robust futexes are released, then its clear-child-tid
+    word gets 0 and one waiter on it is woken (pthread_join waits there)."""
+    head = k.robust_list.pop(tid, None)
+    if head:
+        _walk_robust_list(k, tid, head)
+    ctid = k.clear_child_tid.pop(tid, 0)
+    if ctid:
+        try:
+            k.mem.write_u32(ctid, 0)
+        except Exception:
+            return
+        k.futexes.wake(ctid, 1)
+    k.signals.forget_thread(tid)
+
+
+MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_GLOBAL = 0, 1
+MEMBARRIER_CMD_GLOBAL_EXPEDITED, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED = 2, 4
+MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED = 8, 16
+MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE = 32
+MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE = 64
+_MEMBARRIER_OK = (MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED
+                  | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | MEMBARRIER_CMD_PRIVATE_EXPEDITED
+                  | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+                  | MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE
+                  | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE)
+_SYS_MEMBARRIER_HOST = 324                  # x86-64
+
+
+def _host_membarrier(cmd):
+    r = _libc.syscall(ctypes.c_long(_SYS_MEMBARRIER_HOST), ctypes.c_long(cmd), ctypes.c_long(0),
+                      ctypes.c_long(0))
+    return r if r >= 0 else -ctypes.get_errno()
+
+
+@partial("guest threads are host threads: the barrier commands run on the host "
+         "(private expedited as the host's, registered on first use); SYNC_CORE is also "
+         "a barrier (code changes reach other threads through invalidation)")
+def sys_membarrier(k, cmd, flags):
+    cmd &= 0xFFFFFFFF
+    if flags & 0xFFFFFFFF:
+        raise SyscallError(abi.EINVAL)
+    if cmd == MEMBARRIER_CMD_QUERY:
+        return _MEMBARRIER_OK
+    if cmd & (cmd - 1) or not cmd & _MEMBARRIER_OK:
+        raise SyscallError(abi.EINVAL)
+    registered = k.membarrier_registered
+    if cmd in (MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+               MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE):
+        registered.add(cmd >> 1)            # the command it enables
+        return 0
+    if cmd in (MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) \
+            and cmd not in registered:
+        raise SyscallError(abi.EPERM)
+    if cmd == MEMBARRIER_CMD_GLOBAL:
+        return max(_host_membarrier(MEMBARRIER_CMD_GLOBAL), 0)
+    if not k.membarrier_host:               # the host's private expedited barrier, once
+        _host_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)
+        k.membarrier_host = True
+    if _host_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) < 0:
+        _host_membarrier(MEMBARRIER_CMD_GLOBAL)
+    return 0
+
+
 @deliberate_enosys("glibc and the runtimes fall back when it is missing")
 def sys_enosys(k, *args):
-    """Known syscalls deliberately answered with ENOSYS (rseq, membarrier)."""
+    """Known syscalls deliberately answered with ENOSYS (rseq, clone3)."""
     raise SyscallError(abi.ENOSYS)
 
 
@@ -169,12 +282,17 @@ def _rekey_thread_state(k, old, new):
     k.clear_child_tid.pop(old, None)
 
 
-@partial("fork-like clones (no CLONE_VM, or CLONE_VM|CLONE_VFORK run as a fork whose parent "
-         "waits for the child's execve/exit); threads (CLONE_THREAD/CLONE_VM alone) and "
-         "namespaces are not implemented")
+_CLONE_THREAD_NEEDS = CLONE_VM | CLONE_SIGHAND      # Linux: THREAD needs SIGHAND needs VM
+
+
+@partial("threads (CLONE_VM|CLONE_THREAD with glibc's flags: a host thread each), fork-like "
+         "clones (no CLONE_VM, or CLONE_VM|CLONE_VFORK run as a fork whose parent waits for "
+         "the child's execve/exit); CLONE_VM without CLONE_THREAD and namespaces are not")
 def sys_clone(k, flags, newsp, ptid, tls, ctid):
-    if flags & CLONE_THREAD or (flags & CLONE_VM and not flags & CLONE_VFORK):
-        k.note("threads are not implemented")
+    if flags & CLONE_THREAD:
+        return _clone_thread(k, flags, newsp, ptid, tls, ctid)
+    if flags & CLONE_VM and not flags & CLONE_VFORK:
+        k.note("CLONE_VM without CLONE_THREAD is not implemented")
         raise SyscallError(abi.ENOSYS)
     if flags & _CLONE_NS:
         raise SyscallError(abi.EPERM)
@@ -191,7 +309,15 @@ def sys_clone(k, flags, newsp, ptid, tls, ctid):
     _before_fork(k)
     cpu = k.cpu
     old_tid = k.tid()
-    pid = os.fork()
+    host = k.threads_host
+    if host is not None:
+        with host.fork_guard():             # no other thread mid-translation or in a lock
+            pid = os.fork()
+            if pid == 0:
+                cpu.tid = os.getpid()
+                host.after_fork_child(cpu)
+    else:
+        pid = os.fork()
     if pid == 0:                            # the child
         if k.vfork_fd is not None:          # only our own execve/exit may wake our parent
             os.close(k.vfork_fd)
@@ -223,6 +349,41 @@ def sys_clone(k, flags, newsp, ptid, tls, ctid):
                 continue
         os.close(r)
     return pid
+
+
+_THREAD_FLAGS_OK = (0xFF | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
+                    | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID
+                    | CLONE_CHILD_SETTID | CLONE_DETACHED | CLONE_IO | CLONE_UNTRACED)
+
+
+def _clone_thread(k, flags, newsp, ptid, tls, ctid):
+    """A new guest thread sharing everything (glibc's pthread_create, Go's newosproc)."""
+    if flags & _CLONE_THREAD_NEEDS != _CLONE_THREAD_NEEDS:
+        raise SyscallError(abi.EINVAL)
+    if flags & ~_THREAD_FLAGS_OK:
+        k.note("thread clone flags not implemented")
+        raise SyscallError(abi.EINVAL)
+    if flags & 0xFF:                        # an exit signal for a thread: Linux ignores it
+        pass
+    host = k.threads_host
+    if host is None:
+        k.note("no runtime to start threads")
+        raise SyscallError(abi.ENOSYS)
+    if flags & CLONE_PARENT_SETTID:
+        k.mem.check(ptid, 4, write=True)
+    if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID):
+        k.mem.check(ctid, 4, write=True)
+
+    def before_start(tid):                  # on our thread, before the child runs guest code
+        if flags & CLONE_PARENT_SETTID:
+            k.mem.write_u32(ptid, tid)
+        if flags & CLONE_CHILD_SETTID:
+            k.mem.write_u32(ctid, tid)
+        if flags & CLONE_CHILD_CLEARTID:
+            k.clear_child_tid[tid] = ctid
+        k.signals.inherit_mask(k.tid(), tid)
+
+    return host.spawn_thread(k.cpu, newsp, tls, bool(flags & CLONE_SETTLS), before_start)
 
 
 _libc.wait4.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]

@@ -34,6 +34,16 @@ class SignalState:
         self.pending = set()     # signals raised but not yet delivered
         self.lock = threading.RLock()
 
+    def inherit_mask(self, parent_tid, child_tid):
+        """A new thread starts with its creator's blocked mask."""
+        with self.lock:
+            self.masks[child_tid] = self.masks.get(parent_tid, 0)
+
+    def forget_thread(self, tid):
+        with self.lock:
+            self.masks.pop(tid, None)
+            self.altstacks.pop(tid, None)
+
     def handler(self, sig):
         act = self.actions.get(sig)
         return act.sa_handler if act is not None else abi.SIG_DFL
@@ -243,8 +253,9 @@ def sys_tkill(k, tid, sig):
     tid, sig = s32(tid), s32(sig)
     if tid <= 0 or not 0 <= sig <= abi.NSIG:
         raise SyscallError(abi.EINVAL)
-    if tid in (k.tid(), os.getpid()):
-        return send_self(k, sig)
+    host = k.threads_host
+    if tid in (k.tid(), os.getpid()) or (host is not None and tid in host.threads):
+        return send_self(k, sig)        # signals are not yet directed at one thread
     raise SyscallError(abi.ESRCH)
 
 

@@ -287,7 +287,7 @@ TABLE = [
     # 280  bpf                     security
     # 281  execveat                process
     # 282  userfaultfd             mm
-    S(283, "membarrier",           process.sys_enosys,            "xx"),
+    S(283, "membarrier",           process.sys_membarrier,        "xx"),
     S(284, "mlock2",               mm.sys_mlock2,                 "pux"),
     S(285, "copy_file_range",      fd.sys_copy_file_range,        "dpdpux"),
     S(286, "preadv2",              fd.sys_preadv2,                "dpdlxx"),

@@ -188,19 +188,24 @@ def build_dispatcher(module):
 
 
 class BlockTable:
-    """Python's handle on the native block table (it alone writes entries)."""
+    """Python's handle on the native block table (it alone writes entries).
 
-    def __init__(self, cpu, log2_size=16):
-        self.cpu = cpu
+    publish(addr, mask) tells every CPU state where the table is; growing
+    moves it, which happens inside guard() (a stop-the-world: no thread may
+    probe the old table while it is replaced)."""
+
+    def __init__(self, publish, guard=None, log2_size=16):
+        self.publish = publish
+        self.guard = guard
         self.index = {}           # guest pc -> entry index
         self._alloc(1 << log2_size)
 
     def _alloc(self, size):
         self.size = size
         self.mem = (ctypes.c_uint64 * (2 * size))()
+        self.addr = ctypes.addressof(self.mem)
         self.used = 0
-        self.cpu.table = ctypes.addressof(self.mem)
-        self.cpu.table_mask = size - 1
+        self.publish(self.addr, size - 1)
 
     def _slot_for(self, pc):
         i = (pc >> 2) & (self.size - 1)
@@ -213,11 +218,15 @@ class BlockTable:
         i = self.index.get(pc)
         if i is None:
             if (self.used + 1) * 2 > self.size:
-                self._grow()
+                if self.guard is None:
+                    self._grow()
+                else:
+                    with self.guard():
+                        self._grow()
             i = self._slot_for(pc)
             self.index[pc] = i
             self.used += 1
-        self.mem[2 * i] = pc
+        self.mem[2 * i] = pc          # pc first: a racing probe sees fn 0 (a miss)
         self.mem[2 * i + 1] = fn
 
     def remove(self, pc):
@@ -232,6 +241,7 @@ class BlockTable:
     def _grow(self):
         live = [(pc, self.mem[2 * i + 1]) for pc, i in self.index.items()
                 if self.mem[2 * i + 1]]
+        old = self.mem                   # kept until the new table is published
         self._alloc(self.size * 2)
         self.index = {}
         for pc, fn in live:
@@ -240,3 +250,4 @@ class BlockTable:
             self.mem[2 * i] = pc
             self.mem[2 * i + 1] = fn
             self.used += 1
+        del old

@@ -6,6 +6,15 @@ of one module), the guest-pc -> region map, which pages hold translated code (an
 setting PAGE_CODE on them), invalidation of a page range (table entries
 removed, link slots pointing into the dropped blocks cleared), single-step
 translation used after a store into code, and the translation counters.
+Threads: one Translator serves every guest thread of a process.  Its
+Python state (regions, the page map, the LLVM engines) changes only under
+`self.lock`; translated code that other threads may be running is changed
+only inside a stop-the-world (emu/world.py): dropping regions and clearing
+the link slots into them (invalidation), and moving the block table when it
+grows.  Installing is safe while others run: a table entry is published pc
+first, function second (8-byte stores; x86 keeps their order), and a
+replaced region's code stays loaded, so a racing link to it still runs a
+correct, older translation of the same guest bytes.
 Does not own: the guest memory map, syscalls or signals.
 """
 import ctypes
@@ -16,7 +25,8 @@ import time
 from collections import Counter, defaultdict
 
 from emu.cpustate import ExitReason
-from emu.memory import PAGE_SHIFT, PAGE_EXEC, PAGE_CODE, PAGE_SIZE
+from emu.memory import PAGE_SHIFT, PAGE_EXEC, PAGE_CODE, PAGE_SIZE, NPAGES
+from emu.world import World
 from . import decoder, irtext as ir, isa  # noqa: F401  (isa registers the decode table)
 from .codecache import CodeCache, translator_version, block_hash
 from .compiler import Compiler
@@ -91,12 +101,18 @@ class _Worker:
 
 
 class Translator:
-    def __init__(self, cpu, mem, tiering="auto", batch=True, disk_cache=None, background=False):
-        """tiering: "auto" (tier 1, hot regions promoted to tier 2), 1 or 2.
+    def __init__(self, cpu, mem, tiering="auto", batch=True, disk_cache=None, background=False,
+                 world=None):
+        """cpu: the first thread's CPU state (more attach later).
+        tiering: "auto" (tier 1, hot regions promoted to tier 2), 1 or 2.
         disk_cache: a directory for compiled regions (None: no disk cache).
-        background: compile tier-2 promotions on a background thread."""
+        background: compile tier-2 promotions on a background thread.
+        world: the process's emu.world.World (a private one if None)."""
         self.cpu = cpu
         self.mem = mem
+        self.world = world if world is not None else World()
+        self.lock = threading.RLock()
+        self.retired = Counter()               # native counters of threads that ended
         self.tiering = tiering
         self.compiler = Compiler(2 if tiering == 2 else 1)
         self._compiler2 = None
@@ -109,7 +125,8 @@ class Translator:
         self._worker = None
         if background and tiering == "auto":
             self._worker = _Worker(self)
-        self.table = BlockTable(cpu)
+        self.world.add(cpu)
+        self.table = BlockTable(self._publish_table, self.world.stopped)
         self.blocks = {}                       # pc -> Block
         self.page_blocks = defaultdict(set)    # page -> {pc}
         self.batch = batch
@@ -142,15 +159,49 @@ class Translator:
             self._compiler2 = c2
         return self._compiler2
 
+    # -- threads ------------------------------------------------------------
+    def _publish_table(self, addr, mask):
+        """The block table moved (stop-the-world held, or no thread yet): every CPU
+        state gets the new pointer and mask."""
+        for cpu in self._all_cpus():
+            cpu.table, cpu.table_mask = addr, mask
+
+    def _all_cpus(self):
+        cpus = {id(c): c for c in self.world.cpus}
+        cpus[id(self.cpu)] = self.cpu
+        return list(cpus.values())
+
+    def attach(self, cpu):
+        """A new guest thread's CPU state: give it the block table, count it in."""
+        with self.lock:
+            cpu.table, cpu.table_mask = self.table.addr, self.table.size - 1
+            self.world.add(cpu)
+
+    def detach(self, cpu):
+        """A guest thread ended: keep its native counters, forget its CPU state."""
+        with self.lock:
+            self.retired["links"] += cpu.n_links
+            self.retired["dispatch_lookups"] += cpu.n_lookups
+            self.retired["insns_executed"] += cpu.n_insns
+            cpu.n_links = cpu.n_lookups = cpu.n_insns = 0
+            self.world.remove(cpu)
+
     # -- running ------------------------------------------------------------
-    def run(self):
-        """Enter native code at state.pc; returns the ExitReason."""
-        self.cpu.exit_reason = 0
-        return ExitReason(self._dispatch(ctypes.addressof(self.cpu), self.mem.base,
-                                         self.mem.flags_addr))
+    def run(self, cpu=None):
+        """Enter native code at state.pc; returns the ExitReason.  Other threads
+        may be stopping the world: run() waits until they are done."""
+        cpu = self.cpu if cpu is None else cpu
+        cpu.exit_reason = 0
+        world = self.world
+        world.enter()
+        try:
+            return ExitReason(self._dispatch(ctypes.addressof(cpu), self.mem.base,
+                                             self.mem.flags_addr))
+        finally:
+            world.leave()
 
     def fetch_word(self, addr):
-        if addr & 3:
+        if addr & 3 or not 0 <= addr < (NPAGES << PAGE_SHIFT):
             return None
         page = addr >> PAGE_SHIFT
         if not (self.mem.flags[page] & PAGE_EXEC):
@@ -161,16 +212,24 @@ class Translator:
     def translate(self, pc):
         """Translate a region: the block at pc plus, when batching, blocks
         reachable from it by direct branches (and call return sites), up to
-        a limit.  Returns False when pc is not in executable memory."""
-        if self.fetch_word(pc) is None:
-            return False
-        tier = 2 if self.tiering == 2 else 1
-        self._build(tier, [pc], self.batch)
-        return True
+        a limit.  Returns False when pc is not in executable memory.  Another
+        thread may have translated pc meanwhile: then there is nothing to do."""
+        with self.lock:
+            if self.fetch_word(pc) is None:
+                return False
+            if self.table.lookup(pc):
+                return True
+            tier = 2 if self.tiering == 2 else 1
+            self._build(tier, [pc], self.batch)
+            return True
 
     def promote(self, pc):
         """Recompile the hot region holding block pc at tier 2 (on the
         background thread when there is one: tier-1 code keeps running)."""
+        with self.lock:
+            self._promote(pc)
+
+    def _promote(self, pc):
         region = self.blocks.get(pc)
         if region is None or region.tier == 2 or id(region) in self._promoting:
             return
@@ -425,50 +484,67 @@ class Translator:
                 s.discard(region)
 
     def invalidate_pages(self, first, last):
-        """Drop every translation touching pages first..last (inclusive)."""
-        dropped = set()
-        pages = ([p for p in self.page_blocks if first <= p <= last]
-                 if last - first > len(self.page_blocks) else range(first, last + 1))
-        for p in pages:
-            for region in list(self.page_blocks.get(p, ())):
-                dropped.add(region.fn)
-                self._drop(region)
-            self.page_blocks.pop(p, None)
-            self.mem.unmark_code(p)
-        if not dropped:
-            return
-        self.stats["invalidations"] += 1
-        self.stats["regions_invalidated"] += len(dropped)
-        self._unlink(dropped)
+        """Drop every translation touching pages first..last (inclusive).  Other
+        threads are out of translated code meanwhile (stop-the-world), so none
+        runs or links into what is dropped."""
+        with self.lock:
+            pages = ([p for p in self.page_blocks if first <= p <= last]
+                     if last - first > len(self.page_blocks) else range(first, last + 1))
+            pages = [p for p in pages if p in self.page_blocks]
+            if not any(self.page_blocks[p] for p in pages):
+                for p in pages:
+                    self.page_blocks.pop(p, None)
+                    self.mem.unmark_code(p)
+                return
+            with self.world.stopped():
+                dropped = set()
+                for p in pages:
+                    for region in list(self.page_blocks.get(p, ())):
+                        dropped.add(region.fn)
+                        self._drop(region)
+                    self.page_blocks.pop(p, None)
+                    self.mem.unmark_code(p)
+                self.stats["invalidations"] += 1
+                self.stats["regions_invalidated"] += len(dropped)
+                self._unlink(dropped, all_cpus=True)
 
-    def _unlink(self, dropped):
-        """Clear every link slot that points into a dropped region."""
+    def _unlink(self, dropped, all_cpus=False):
+        """Clear every link slot that points into a dropped region (8-byte
+        stores: a thread chaining meanwhile sees the old or the new value)."""
         for region in set(self.blocks.values()):
             for s in region.slots:
                 cell = ctypes.c_uint64.from_address(s)
                 if cell.value in dropped:
                     cell.value = 0
-        if self.cpu.link_req:
-            self.cpu.link_req = 0
+        if all_cpus:          # a pending link may name a slot of a dropped region
+            for cpu in self._all_cpus():
+                cpu.link_req = 0
 
-    def step(self, pc):
+    def step(self, pc, cpu=None):
         """Run one instruction at pc without SMC checks and without caching
         (used to complete a store into a page holding translated code)."""
+        with self.lock:
+            return self._step(pc, self.cpu if cpu is None else cpu)
+
+    def _step(self, pc, cpu):
         module = self.compiler.new_module(f"step{self._serial}")
         _, lifter = self._lift(module, [pc], smc_checks=False, chain=False, limit=1)
         fns, _ = self.compiler.compile(module, [lifter.fn.name])
         self.stats["steps"] += 1
         fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
             fns[lifter.fn.name])
-        self.cpu.exit_reason = 0
-        fn(ctypes.addressof(self.cpu), self.mem.base, self.mem.flags_addr)
-        return ExitReason(self.cpu.exit_reason)
+        cpu.exit_reason = 0
+        fn(ctypes.addressof(cpu), self.mem.base, self.mem.flags_addr)
+        return ExitReason(cpu.exit_reason)
 
     def counters(self):
         out = dict(self.stats)
         out.update({k: round(v, 6) for k, v in self.times.items()})
-        out["links"] = self.cpu.n_links
-        out["dispatch_lookups"] = self.cpu.n_lookups
+        cpus = self._all_cpus()
+        out["links"] = self.retired["links"] + sum(c.n_links for c in cpus)
+        out["dispatch_lookups"] = self.retired["dispatch_lookups"] + sum(c.n_lookups for c in cpus)
+        out["insns_executed"] = self.retired["insns_executed"] + sum(c.n_insns for c in cpus)
+        out["stop_the_world"] = self.world.stats["stop_the_world"]
         out["code_pages"] = sum(1 for s in self.page_blocks.values() if s)
         out["regions_live"] = len(set(self.blocks.values()))
         return out
