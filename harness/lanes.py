@@ -30,6 +30,7 @@ FIXTURE_ARGS: dict[str, tuple[list[str], dict[str, str]]] = {
     "args_env": (["alpha", "two words", "", "ünïcødé", "--flag=x", "*"],
                  {"EMU_TEST_VALUE": "v=1 2", "EMU_TEST_EMPTY": "", "EMU_TEST_A": "a"}),
     "fileio": (["."], {}),
+    "threads_lifecycle": (["pipe-block"], {}),
 }
 # A fixture whose source contains this marker prints architecture-dependent output, so it is
 # not compared with its native x86-64 build (all others are, to check the fixture itself).
