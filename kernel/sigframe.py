@@ -14,7 +14,7 @@ per-thread sigaltstack record (kernel/signal.py), nor where the trampoline page 
 
 Layouts follow arch/arm64/include/uapi/asm/{sigcontext,ucontext}.h, include/uapi/asm-generic/
 siginfo.h and arch/arm64/kernel/signal.c; every offset is asserted below and compared with
-what the aarch64-linux-gnu headers say (tests/fixtures/signal/sigframe_layout.c run under
+what the aarch64-linux-gnu headers say (tests/contracts/sigframe_layout.c run under
 qemu-aarch64, in tests/test_sigframe.py).
 
     higher addresses
