@@ -295,9 +295,9 @@ def esr_instruction_abort(fsc):
     return (EC_IABT_LOW << ESR_EC_SHIFT) | ESR_IL | fsc
 
 
-# An undefined instruction: Linux's do_el0_undef passes its ESR (EC 0, IL set) into
-# thread.fault_code, so the SIGILL frame carries an esr_context with this value and
-# fault_address 0.
+# ESR of an undefined instruction (EC 0, IL set).  Linux's do_el0_undef raises SIGILL through
+# force_signal_inject(..., err=0): thread.fault_code becomes 0, so a SIGILL frame has NO
+# esr_context and fault_address 0 -- callers pass esr=None for SIGILL.  Kept for reference.
 ESR_UNDEFINED = (EC_UNKNOWN << ESR_EC_SHIFT) | ESR_IL
 
 
@@ -508,7 +508,11 @@ def setup_frame(mem, cpu, sig, info, blocked, handler, flags, restorer=0, *,
     trampoline: address of emu's sigreturn trampoline, used when SA_RESTORER is not set.
     altstack: the thread's sigaltstack record (abi.StackT: ss_sp, ss_flags, ss_size) or None.
     fault_address: uc_mcontext.fault_address (the FAR for data/instruction aborts, else 0).
-    esr: None, or the ESR for an esr_context record (esr_data_abort, ESR_UNDEFINED ...).
+    esr: None, or the ESR for an esr_context record.  Linux writes one when the signal comes
+        from a data or instruction abort (SIGSEGV, SIGBUS BUS_ADRALN: esr_data_abort,
+        esr_instruction_abort); SIGILL and SIGTRAP carry none (force_signal_inject with
+        err 0 / no fault_code update) and neither do asynchronous signals (Linux would show a
+        stale value from the thread's last fault there; emu writes none).
 
     Registers on return (Linux's setup_return): x0 = sig; x1 = &info and x2 = &uc only with
     SA_SIGINFO (otherwise unchanged); SP = frame; x29 = &frame_record; x30 = restorer (or the
