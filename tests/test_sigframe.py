@@ -455,3 +455,86 @@ def test_esr_values_as_linux_reports_them():
     assert sf.esr_instruction_abort(sf.FSC_TRANSLATION + 3) == 0x82000007
     assert sf.ESR_UNDEFINED == 0x02000000
     assert sf.esr_brk(0x3E8) == 0xF20003E8
+
+
+# --- what a handler sees on entry, against qemu-aarch64 ---------------------------------------
+
+ENTRY_SOURCE = oracle.REPO / "tests" / "contracts" / "sigframe_entry.c"
+
+
+@lru_cache(maxsize=None)
+def _oracle_entry():
+    try:
+        exe = oracle.compile_c(ENTRY_SOURCE, "aarch64")
+    except (oracle.BuildError, oracle.ToolMissing) as e:
+        pytest.fail(f"cannot build {ENTRY_SOURCE.name}: {e}", pytrace=False)
+    # no SVE: qemu's default CPU adds sve/tpidr2/za records that Linux on emu's CPU would not
+    ref = oracle.run_qemu([exe], env={"QEMU_CPU": "max,sve=off"})
+    check_reference(ref, "sigframe_entry under qemu-aarch64")
+    return {name: int(value) for name, value in
+            (line.split() for line in ref.stdout.decode().splitlines())}
+
+
+def _entry_as_emu_builds_it(mem):
+    """The state sigframe_entry.c interrupts, built with setup_frame, dumped like the C does."""
+    svc_sp, svc_pc = STACK_HI - 0x2000, 0x400400
+    cpu = CPUState()
+    cpu.x[0], cpu.x[1], cpu.x[8] = 0, 10, 130           # after the tkill SVC returned 0
+    for i in range(19, 29):
+        cpu.x[i] = i
+    cpu.x[29], cpu.x[30] = 0x2900, 0x3000
+    cpu.sp, cpu.pc = svc_sp, svc_pc + 4
+    cpu.nzcv = 0x80000000
+    cpu.fpcr, cpu.fpsr = 0x00400000, 0x08000000
+    cpu.set_v(20, (0xFEDCBA9876543210 << 64) | 0x0123456789ABCDEF)
+    restorer = sf.install_trampoline(mem, STACK_LO)
+    blocked = (1 << (abi.SIGUSR2 - 1)) | (1 << (34 + 3 - 1))      # glibc SIGRTMIN is 34
+    pid, uid = 4321, 1000
+    sf.setup_frame(mem, cpu, abi.SIGUSR1, sf.siginfo_tkill(abi.SIGUSR1, pid, uid), blocked,
+                   HANDLER, sf.SA_SIGINFO | sf.SA_RESTORER, restorer)
+    rd = lambda a, n=8: int.from_bytes(mem.read(a, n), "little")
+    s64 = lambda v: v - (1 << 64) if v >> 63 else v
+    x1, x2 = cpu.x[1], cpu.x[2]
+    info = sf.Siginfo.from_buffer_copy(mem.read(x1, 128))
+    uc = sf.Ucontext.from_buffer_copy(mem.read(x2, ctypes.sizeof(sf.Ucontext)))
+    mc = uc.uc_mcontext
+    out = {"x0": cpu.x[0], "x1_minus_sp": x1 - cpu.sp, "x2_minus_sp": x2 - cpu.sp,
+           "sp_minus_svc_sp": cpu.sp - svc_sp, "x29_minus_svc_sp": cpu.x[29] - svc_sp,
+           "x30_insn0": rd(cpu.x[30], 4), "x30_insn1": rd(cpu.x[30] + 4, 4),
+           "record_fp": rd(cpu.x[29]), "record_lr": rd(cpu.x[29] + 8),
+           "si_signo": info.si_signo, "si_errno": info.si_errno, "si_code": info.si_code,
+           "si_pid_is_getpid": int(info.fields.kill.pid == pid),
+           "si_uid_is_getuid": int(info.fields.kill.uid == uid), "sig": cpu.x[0],
+           "uc_flags": uc.uc_flags, "uc_link": uc.uc_link, "uc_ss_sp": uc.uc_stack.ss_sp,
+           "uc_ss_flags": uc.uc_stack.ss_flags, "uc_ss_size": uc.uc_stack.ss_size,
+           "uc_sigmask": uc.uc_sigmask, "fault_address": mc.fault_address,
+           "saved_x0": mc.regs[0], "saved_x8": mc.regs[8],
+           "saved_sp_minus_svc_sp": mc.sp - svc_sp, "saved_pc_minus_svc_pc": mc.pc - svc_pc,
+           "saved_pstate": mc.pstate, "nzcv_before": 0x80000000}
+    out.update({f"saved_x{i}": mc.regs[i] for i in range(19, 31)})
+    reserved = bytes(mc.reserved)
+    off, n = 0, 0
+    while True:
+        head = sf.Aarch64Ctx.from_buffer_copy(reserved, off)
+        out.update({f"record{n}_offset": off, f"record{n}_magic": head.magic,
+                    f"record{n}_size": head.size})
+        if head.magic == sf.FPSIMD_MAGIC:
+            fp = sf.FpsimdContext.from_buffer_copy(reserved, off)
+            out.update({"fpsimd_fpsr": fp.fpsr, "fpsimd_fpcr": fp.fpcr,
+                        "fpsimd_v20_lo": fp.vregs[20][0], "fpsimd_v20_hi": s64(fp.vregs[20][1])})
+        if head.magic == 0:
+            break
+        off, n = off + head.size, n + 1
+    return out
+
+
+def test_handler_entry_matches_qemu(fresh, qemu, aarch64_cc):
+    """Registers on entry (x0-x2, SP, x29, x30), the frame record, siginfo, the ucontext and
+    the records, for the same interrupted state: setup_frame against qemu-aarch64 (whose frame
+    placement and register hand-off follow Linux's: checked against arch/arm64/kernel/signal.c
+    in the module docstring of kernel/sigframe.py)."""
+    fresh.set_prot(STACK_LO, 0x1000, PROT_READ | PROT_EXEC)
+    got, exp = _entry_as_emu_builds_it(fresh), _oracle_entry()
+    assert set(got) == set(exp), f"names differ: {sorted(set(got) ^ set(exp))}"
+    wrong = {k: (exp[k], got[k]) for k in exp if exp[k] != got[k]}
+    assert not wrong, f"(qemu, sigframe.py): {wrong}"
