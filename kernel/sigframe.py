@@ -46,23 +46,33 @@ The caller's duties (what Linux does around setup_rt_frame / rt_sigreturn):
        disabled after the frame is written (Linux's signal_delivered).
     3. If the thread was in a syscall that returned -ERESTART*: x0 = -EINTR, or, with
        SA_RESTART (for ERESTARTSYS), x0 = the original x0 and pc -= 4, before step 1.
+    4. Repeat 1-2 for every other deliverable signal before running guest code again: Linux
+       builds all their frames on top of each other before it returns to user mode, so the
+       last one set up runs first (tests/fixtures/signal/signal_sigprocmask.c shows it:
+       SIGRTMIN+1's handler runs before SIGRTMIN's although SIGRTMIN was dequeued first).
+       Linux dequeues synchronous faults first, then the lowest-numbered pending signal,
+       the thread's own pending set before the process-wide one.
   rt_sigreturn (syscall 139):
        mask, stack = restore_frame(mem, cpu)
        set the thread's blocked mask to `mask` (minus SIGKILL/SIGSTOP), apply `stack` like
        sigaltstack(&stack, NULL) evaluated at the restored SP, ignoring every error (Linux
        squashes all but EFAULT), then resume at cpu.pc WITHOUT writing a syscall result into
-       x0 (x0 is the restored one).
+       x0 (x0 is the restored one) and without any syscall-restart handling (a restart_syscall
+       block pending from before the handler now gives EINTR).
        BadFrame: Linux forces SIGSEGV (arm64_notify_segfault(sp): si_addr = SP, SEGV_ACCERR if
        SP is inside a mapping, else SEGV_MAPERR).  If BadFrame.mask is not None the mask was
        already set by Linux before the frame was found bad: set it too.  When
        BadFrame.regs_loaded is true, x0-x30, SP, PC and NZCV were loaded from the frame (as
        Linux does) and the SIGSEGV is delivered from that state.
 
-No SA_RESTORER: Linux returns through the vDSO's sigreturn trampoline; emu has no vDSO, so the
-caller maps one small read-only executable page, writes TRAMPOLINE_CODE into it
-(install_trampoline) and passes its address as `trampoline`.  glibc for arm64 always sets
-SA_RESTORER (its __default_rt_sa_restorer is the same two instructions), so only programs that
-call the raw syscall use the trampoline.
+No SA_RESTORER: Linux returns through the vDSO's __kernel_rt_sigreturn; emu has no vDSO, so
+the caller maps one small read-only executable page, writes TRAMPOLINE_CODE into it
+(install_trampoline) and passes its address as `trampoline`.  This is the common case, not a
+corner: glibc 2.36 for arm64 does not set SA_RESTORER (a raw rt_sigaction read-back after
+sigaction() shows sa_flags 0, under qemu-aarch64), so every glibc handler returns through
+it.  Keep the two words exact: libgcc's unwinder (aarch64 linux-unwind.h) and gdb recognise
+a signal frame by `mov x8, #139; svc #0` at the return address and then find the
+sigcontext at SP + 128 + 176, which is how C++ exceptions and backtraces cross a handler.
 """
 import ctypes
 
