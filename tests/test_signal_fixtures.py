@@ -2,10 +2,10 @@
 
 Each fixture exercises one part of signal delivery (fault handlers with siglongjmp and with
 context fix-up, sigaltstack, SA_SIGINFO fields, the fpsimd record, nested signals and masks,
-pending and queued signals, SA_RESETHAND, SIGILL / SIGTRAP / SIGBUS, timers, SA_RESTART) and
-prints deterministic lines.  They live in a subdirectory so that the generic fixture tests
-(tests/test_fixtures_qemu.py, `harness lane fixtures`) do not pick them up before delivery
-exists.
+pending and queued signals, SA_RESETHAND, SIGILL / SIGTRAP / SIGBUS, timers, SA_RESTART,
+SIGCHLD / SIGPIPE, sigtimedwait) and prints deterministic lines.  They live in a
+subdirectory so that the generic fixture tests (tests/test_fixtures_qemu.py, `harness lane
+fixtures`) do not pick them up before delivery exists.
 
 test_emu_matches_qemu is xfail(strict=True) until the runtime runs guest handlers (issue 9):
 when delivery is wired in, these turn into XPASS failures, the signal to drop the marker.
@@ -23,10 +23,10 @@ from oracle_helpers import assert_same, check_reference
 SIGNAL_FIXTURES = oracle.FIXTURES / "signal"
 NAMES = sorted(p.stem for p in SIGNAL_FIXTURES.glob("signal_*.c"))
 EMU_TIMEOUT = 30.0          # a fixture whose handler never runs may block (pause, read)
-# Without delivery these wait for a SIGALRM handler forever (pause, read), so their emu run
+# Without delivery these wait for a handler forever (pause, read, sigsuspend), so their emu run
 # lasts EMU_TIMEOUT: marked slow (the project's rule for tests over ~20 s) until delivery is
 # wired; then they take a second or two and the marker goes.
-BLOCK_WITHOUT_DELIVERY = {"signal_alarm", "signal_restart"}
+BLOCK_WITHOUT_DELIVERY = {"signal_alarm", "signal_restart", "signal_sigchld"}
 EMU_CASES = [pytest.param(n, marks=pytest.mark.slow) if n in BLOCK_WITHOUT_DELIVERY else n
              for n in NAMES]
 
