@@ -121,7 +121,7 @@ EXTRA_MAGIC = 0x45585401
 SVE_MAGIC = 0x53564501
 
 __NR_rt_sigreturn = 139
-# mov x8, #139 ; svc #0  (the vDSO's __kernel_rt_sigreturn and glibc's restorer)
+# mov x8, #139 ; svc #0: the body of the vDSO's __kernel_rt_sigreturn (see install_trampoline)
 TRAMPOLINE_CODE = (0xD2801168).to_bytes(4, "little") + (0xD4000001).to_bytes(4, "little")
 
 _MASK64 = (1 << 64) - 1
