@@ -81,8 +81,9 @@ class GuestThread:
             elif reason == ExitReason.SMC:
                 cpu.link_req = 0
                 page = cpu.exit_info >> PAGE_SHIFT
-                tr.invalidate_pages(page, (cpu.exit_info + 15) >> PAGE_SHIFT)
-                r = tr.step(cpu.pc, cpu)
+                with tr.lock:           # no thread re-translates the page before the store
+                    tr.invalidate_pages(page, (cpu.exit_info + 15) >> PAGE_SHIFT)
+                    r = tr.step(cpu.pc, cpu)
                 if r != ExitReason.STEP:
                     proc._fatal(cpu, r, cpu.exit_info)
             elif reason == ExitReason.HOT:

@@ -59,6 +59,7 @@ class Kernel:
         self.vfork_fd = None                # a vfork child's end of its parent's wait pipe
         self.children = {}
         self.threads_host = None            # the runtime: spawn_thread, fork_guard ...
+        self.thread_names = {}              # tid -> prctl(PR_SET_NAME) name
         self.membarrier_registered = set()
         self.membarrier_host = False
         self._tls = threading.local()

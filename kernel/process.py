@@ -116,6 +116,7 @@ def thread_exited(k, tid):
             return
         k.futexes.wake(ctid, 1)
     k.signals.forget_thread(tid)
+    k.thread_names.pop(tid, None)
 
 
 MEMBARRIER_CMD_QUERY, MEMBARRIER_CMD_GLOBAL = 0, 1
@@ -181,10 +182,13 @@ def sys_prctl(k, option, arg2, arg3, arg4, arg5):
         raw = k.mem.read(arg2, first)
         if b"\0" not in raw and first < 16:
             raw += k.mem.read(arg2 + first, 16 - first)
-        k.comm = raw.split(b"\0")[0][:15]
+        name = raw.split(b"\0")[0][:15]
+        k.thread_names[k.tid()] = name
+        if k.tid() == os.getpid():
+            k.comm = name
         return 0
     if option == abi.PR_GET_NAME:
-        k.mem.write(arg2, k.comm[:15].ljust(16, b"\0"))
+        k.mem.write(arg2, k.thread_names.get(k.tid(), k.comm)[:15].ljust(16, b"\0"))
         return 0
     if option == abi.PR_GET_DUMPABLE:
         return k.dumpable
@@ -276,7 +280,7 @@ def _before_fork(k):
 
 def _rekey_thread_state(k, old, new):
     """Per-thread records (signal mask, altstack, robust list) move to the child's tid."""
-    for table in (k.signals.masks, k.signals.altstacks, k.robust_list):
+    for table in (k.signals.masks, k.signals.altstacks, k.robust_list, k.thread_names):
         if old in table:
             table[new] = table.pop(old)
     k.clear_child_tid.pop(old, None)
@@ -382,6 +386,7 @@ def _clone_thread(k, flags, newsp, ptid, tls, ctid):
         if flags & CLONE_CHILD_CLEARTID:
             k.clear_child_tid[tid] = ctid
         k.signals.inherit_mask(k.tid(), tid)
+        k.thread_names[tid] = k.thread_names.get(k.tid(), k.comm)   # a new thread keeps the name
 
     return host.spawn_thread(k.cpu, newsp, tls, bool(flags & CLONE_SETTLS), before_start)
 

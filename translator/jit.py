@@ -312,6 +312,17 @@ class Translator:
         if job["key"] is not None and self.use_disk:
             self.cache.store(job["key"], record, obj)
         region = self._region_from(record, fns[name], slots)
+        # Another thread may have stored into this code since it was decoded: mark the
+        # pages first (later stores exit as SMC and wait for our lock), then check that the
+        # bytes are still the ones translated.
+        for p in region.pages:
+            self.mem.mark_code(p)
+        if not self._valid(record):
+            for p in region.pages:
+                if not self.page_blocks.get(p):
+                    self.mem.unmark_code(p)
+            self.stats["stale_translations"] += 1
+            return
         if job["tier"] == 2:
             self.stats["insns_translated_tier2"] += region.ninsns
         self._install(region)
