@@ -901,6 +901,32 @@ def fcompare(c, fmt, x, y, signal_all, cond=None):
 
 # -- conversions -----------------------------------------------------------
 
+def _fptou64_sat(c, r, oty):
+    """llvm.fptoui.sat to 64 bits of an integral float r, raising no host flag.  Without
+    AVX-512's unsigned conversions LLVM lowers fptoui through r - 2^63 for every input, an
+    inexact subtraction for small r (host PE -> a false IXC), and LLVM speculates any FP
+    operation written here for the big values onto the small ones too.  So the big values
+    (2^63 <= r < 2^64, exponent 63) are converted in integers: significand with its
+    implicit bit, shifted to weight 2^63.  >= 2^64 saturates to all-ones; below 2^63 the
+    signed conversion is exact (r is integral; negative -> 0, NaN -> 0)."""
+    b = c.b
+    mbits = 52 if _elem_width(r.type) == 64 else 23
+    bits = b.zext(b.bitcast(r, like(r.type, ir.IntType(_elem_width(r.type)))), oty) \
+        if _elem_width(r.type) != 64 else b.bitcast(r, oty)
+    high = b.shl(b.or_(b.and_(bits, K(oty, (1 << mbits) - 1)), K(oty, 1 << mbits)),
+                 K(oty, 63 - mbits))
+    high = b.select(b.fcmp_ordered(">=", r, K(r.type, 2.0 ** 64)), K(oty, -1), high)
+    low = intrinsic(c, f"llvm.fptosi.sat.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
+    low = b.select(b.fcmp_ordered("<", r, K(r.type, 0.0)), K(oty, 0), low)
+    return b.select(b.fcmp_ordered(">=", r, K(r.type, 2.0 ** 63)), high, low)
+
+
+def _elem_width(ty):
+    """Bits of a float type or of a float vector's element."""
+    ty = getattr(ty, "element", ty)
+    return 64 if isinstance(ty, ir.DoubleType) else 32 if isinstance(ty, ir.FloatType) else 16
+
+
 def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
     """FPToFixed: round in `mode` (None = FPCR.RMode), saturate, NaN -> 0,
     IOC on NaN or overflow, else IXC when inexact.  x is integer bits
@@ -923,7 +949,10 @@ def fp_to_int(c, fmt, x, ity, unsigned, mode, fbits=0):
         if fbits:
             f = cb.fmul(f, K(f.type, float(2 ** fbits)))
         r = round_float(cx, f, mode)
-        res = intrinsic(cx, f"llvm.{sat}.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
+        if unsigned and n == 64:
+            res = _fptou64_sat(cx, r, oty)
+        else:
+            res = intrinsic(cx, f"llvm.{sat}.{tsuf(oty)}.{tsuf(r.type)}", oty, [r])
         ok = cb.and_(cb.fcmp_ordered(">=", r, K(r.type, lo)), cb.fcmp_ordered("<", r, K(r.type, hi)))
         inexact = cb.and_(ok, cb.fcmp_ordered("!=", r, f))
         return res, ok, inexact
@@ -962,7 +991,15 @@ def int_to_fp(c, fmt, v, unsigned, fbits=0):
     width = v.type.element.width if isinstance(v.type, ir.VectorType) else v.type.width
 
     def conv(cx, val):
-        f = convert(cx, "uitofp" if unsigned else "sitofp", val, ty)
+        if unsigned and width == 32:
+            # LLVM converts an unsigned 32-bit vector without AVX-512 through
+            # (hi - magic) + lo, which gives -0 for 0 when rounding toward minus (and O2
+            # drops any sign fix-up, knowing uitofp is never negative): convert it as a
+            # signed 64-bit value instead, as LLVM does for the scalar form.
+            val = cx.b.zext(val, like(val.type, I64))
+            f = convert(cx, "sitofp", val, ty)
+        else:
+            f = convert(cx, "uitofp" if unsigned else "sitofp", val, ty)
         if fbits:
             f = cx.b.fmul(f, K(ty, 2.0 ** -fbits))
         return iv(cx, fmt, f)
