@@ -29,7 +29,8 @@ from emu.cpustate import CPUState, ExitReason
 from emu.memory import GuestMemory, PAGE_SHIFT
 from emu.loader import load, LoadError  # noqa: F401  (re-exported for the CLI)
 from emu.world import World
-from kernel import Kernel, ProcessExit
+from emu import hostsignals
+from kernel import Kernel, ProcessExit, abi, delivery, sigframe
 from kernel.vma import AddressSpace
 from translator.codecache import default_dir
 from translator.jit import Translator
@@ -61,23 +62,33 @@ class GuestThread:
         self.cpu = cpu
         self.exits = Counter()
         self.tid = cpu.tid
+        self.ident = threading.get_ident()
+        self.in_syscall = False
 
     def loop(self):
         """Run guest code until this thread or the process ends (ProcessExit,
         GuestKilled)."""
         proc, cpu = self.proc, self.cpu
         tr, kernel, exits = proc.translator, proc.kernel, self.exits
+        st = kernel.signals
         while True:
             reason = tr.run(cpu)
             exits[reason.name.lower()] += 1
             if reason == ExitReason.SYSCALL:
                 cpu.link_req = 0
                 cpu.excl_addr = _NO_MONITOR     # an exception clears the monitor
-                kernel.syscall(cpu)
+                orig_x0 = cpu.x[0]
+                self.in_syscall = True
+                try:
+                    ret = kernel.syscall(cpu)
+                finally:
+                    self.in_syscall = False
+                if st.queue or st.saved or (ret < 0 and -ret in delivery.RESTARTS):
+                    delivery.deliver(kernel, cpu, ret, orig_x0)
             elif reason == ExitReason.MISS:
                 if not tr.translate(cpu.pc):
                     cpu.link_req = 0
-                    proc._fatal(cpu, ExitReason.FAULT_EXEC, cpu.pc)
+                    self.fault(ExitReason.FAULT_EXEC, cpu.pc)
             elif reason == ExitReason.SMC:
                 cpu.link_req = 0
                 page = cpu.exit_info >> PAGE_SHIFT
@@ -89,19 +100,55 @@ class GuestThread:
             elif reason == ExitReason.HOT:
                 tr.promote(cpu.pc)
             elif reason == ExitReason.REQUEST:
-                cpu.exit_request = 0            # a stop-the-world, a background result...
+                cpu.exit_request = 0            # a stop-the-world, a signal, a background result
                 cpu.excl_addr = _NO_MONITOR
                 tr.poll_background()
+                if st.queue:
+                    cpu.link_req = 0
+                    delivery.deliver(kernel, cpu)
             else:
                 cpu.link_req = 0
-                proc._fatal(cpu, reason, cpu.exit_info)
+                self.fault(reason, cpu.exit_info)
+
+    def fault(self, reason, info):
+        """A synchronous exception of the instruction at cpu.pc: the guest's handler runs
+        (its frame built, state precise) or the process dies of the signal."""
+        cpu, k = self.cpu, self.proc.kernel
+        sig = _FAULT_SIGNALS.get(reason, signal.SIGSEGV)
+        fault_address, esr = 0, None
+        if reason in (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE):
+            mapped = k.space.find(info) is not None
+            code = sigframe.SEGV_ACCERR if mapped else sigframe.SEGV_MAPERR
+            fsc = (sigframe.FSC_PERMISSION if mapped else sigframe.FSC_TRANSLATION) + 3
+            esr = sigframe.esr_data_abort(reason == ExitReason.FAULT_WRITE, fsc)
+            addr = fault_address = info
+        elif reason == ExitReason.FAULT_EXEC:
+            mapped = k.space.find(info) is not None
+            code = sigframe.SEGV_ACCERR if mapped else sigframe.SEGV_MAPERR
+            fsc = (sigframe.FSC_PERMISSION if mapped else sigframe.FSC_TRANSLATION) + 3
+            esr = sigframe.esr_instruction_abort(fsc)
+            addr = fault_address = info
+        elif reason == ExitReason.ALIGN:
+            code = sigframe.BUS_ADRALN
+            esr = sigframe.esr_data_abort(False, sigframe.FSC_ALIGNMENT)
+            addr = fault_address = info
+        elif reason == ExitReason.UNDEF:
+            code, addr = sigframe.ILL_ILLOPC, cpu.pc
+        elif reason == ExitReason.BRK:
+            code, addr = sigframe.TRAP_BRKPT, cpu.pc
+        else:
+            code, addr = sigframe.SEGV_MAPERR, info
+        if not delivery.deliver_fault(k, cpu, int(sig), code, addr, fault_address, esr):
+            self.proc._fatal(cpu, reason, info)
 
     def main(self, started, go):
         """Body of a guest thread made by clone: tell the parent our tid, wait until
         it has written the tids it must, then run."""
         proc = self.proc
         self.tid = self.cpu.tid = threading.get_native_id()
+        self.ident = threading.get_ident()
         proc.kernel._tls.cpu = self.cpu
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [hostsignals.KICK])
         proc.translator.attach(self.cpu)
         started.set()
         go.wait()
@@ -174,6 +221,9 @@ class Process:
         reset_host_dispositions(signals[1])
         self.kernel._tls.cpu = cpu
         adopt_exec_state(self.kernel, *signals)
+        self.kernel.signals.kick = self.kick
+        self.watcher = hostsignals.Watcher(self.host_signal)
+        self.watcher.start()
         return self
 
     # -- the main thread ------------------------------------------------------------
@@ -232,6 +282,47 @@ class Process:
             go.set()
         return t.tid
 
+    # -- signals ----------------------------------------------------------------------------
+    def kick(self, tid):
+        """A signal was posted for thread tid (None: the process): make the target(s) look
+        soon.  Threads in translated code get their exit request; one blocked in a host call
+        gets KICK (EINTR).  The calling thread delivers after its syscall anyway."""
+        me = threading.get_ident()
+        if tid is None:
+            targets = list(self.threads.values())
+        else:
+            t = self.threads.get(tid)
+            targets = [t] if t is not None else []
+        for t in targets:
+            if t.ident == me:
+                continue
+            t.cpu.exit_request = 1
+            if t.in_syscall:
+                hostsignals.kick_thread(t.ident)
+
+    def before_exec(self):
+        hostsignals.unblock_for_exec()
+
+    def after_failed_exec(self):
+        hostsignals.block_watched()
+
+    def host_signal(self, si):
+        """On the watcher thread: a watched host signal arrived (struct_siginfo)."""
+        k = self.kernel
+        st = k.signals
+        sig = si.si_signo
+        with st.lock:
+            handler = st.handler(sig)
+            blocked = all(st.masks.get(t, 0) & (1 << (sig - 1)) for t in list(self.threads))
+        if handler == abi.SIG_DFL and not blocked:
+            if sig in abi.SIG_DEFAULT_IGNORE:
+                return
+            if sig in abi.SIG_DEFAULT_STOP:
+                hostsignals.stop_process()
+                return
+            self.end_process(128 + sig, sig)        # as Linux would: at once
+        st.post(sig, hostsignals.guest_siginfo(si))
+
     def thread_exit(self, t, status, leader=False):
         """exit() of one thread: its clear-child-tid word and robust list, then it is
         gone.  The last thread to go ends the process (with the leader's status)."""
@@ -261,8 +352,10 @@ class Process:
             yield
 
     def after_fork_child(self, cpu):
-        """In the child of a fork: only the calling thread exists."""
+        """In the child of a fork: only the calling thread exists (a new watcher)."""
         self.world.after_fork_child(cpu)
+        self.watcher = hostsignals.Watcher(self.host_signal)
+        self.watcher.start()
         me = next((t for t in self.threads.values() if t.cpu is cpu), None)
         self.threads_cond = threading.Condition()
         self._ending = threading.Lock()

@@ -16,7 +16,7 @@ import sys
 import threading
 
 from emu.memory import GuestFault
-from kernel import abi, strace
+from kernel import abi, delivery, signal, strace
 from kernel import path as kpath
 from kernel.errors import ProcessExit, SyscallError
 from kernel.fd import FdTable
@@ -131,6 +131,10 @@ class Kernel:
                 if self.strace:
                     self._trace(entry.name, entry.fmt, args, None)
                 raise
+        if ret is delivery.KEEP_REGISTERS:          # rt_sigreturn: x0 is the restored one
+            if self.strace:
+                self._trace(entry.name, entry.fmt, args, None)
+            return 0
         cpu.x[0] = ret & MASK64
         if self.strace:
             if entry is None:
@@ -141,14 +145,24 @@ class Kernel:
 
     def call(self, entry, args):
         """Call one handler; failures become -errno."""
+        ret = self._call(entry, args)
+        if ret in (-abi.EPIPE, -abi.EFBIG):
+            signal.generate_io_signal(self, entry.name, args, -ret)
+        return ret
+
+    def _call(self, entry, args):
         nargs = len(entry.fmt.partition(">")[0])
         try:
             ret = entry.handler(self, *args[:nargs])
         except SyscallError as e:
+            if e.errno == abi.EINTR:            # cut short by a signal: restart or EINTR
+                return delivery.interrupted(entry.name)
             return -e.errno
         except GuestFault:
             return -abi.EFAULT
         except OSError as e:
+            if e.errno == abi.EINTR:
+                return delivery.interrupted(entry.name)
             return -(e.errno or abi.EIO)
         except (ValueError, OverflowError):   # e.g. a value the host call rejects
             return -abi.EINVAL

@@ -19,7 +19,7 @@ import fcntl
 import os
 import threading
 
-from kernel import abi
+from kernel import abi, hostio
 from kernel.errors import SyscallError
 from kernel.status import partial
 from kernel.uaccess import OutBuffer, in_view, read_path, read_struct, s32, s64
@@ -142,12 +142,13 @@ def sys_read(k, fd, buf, count):
     if count == 0:
         os.read(h, 0)
         return 0
-    return out.commit(os.readv(h, [out.view]))
+    return out.commit(hostio.readv(h, [out.view]))
 
 
 def sys_write(k, fd, buf, count):
     h = k.fds.host(fd)
-    return os.write(h, in_view(k.mem, buf, min(count, abi.MAX_RW_COUNT)))
+    view = in_view(k.mem, buf, min(count, abi.MAX_RW_COUNT))
+    return hostio.writev(h, [view]) if len(view) else os.write(h, b"")
 
 
 def _offset(off):
@@ -203,12 +204,12 @@ def _write_from(k, iov, iovcnt, call):
 
 def sys_readv(k, fd, iov, iovcnt):
     h = k.fds.host(fd)
-    return _read_into(k, iov, iovcnt, lambda bufs: os.readv(h, bufs) if bufs else 0)
+    return _read_into(k, iov, iovcnt, lambda bufs: hostio.readv(h, bufs))
 
 
 def sys_writev(k, fd, iov, iovcnt):
     h = k.fds.host(fd)
-    return _write_from(k, iov, iovcnt, lambda bufs: os.writev(h, bufs) if bufs else 0)
+    return _write_from(k, iov, iovcnt, lambda bufs: hostio.writev(h, bufs))
 
 
 def sys_preadv(k, fd, iov, iovcnt, pos_l, pos_h):
@@ -231,7 +232,7 @@ def sys_preadv2(k, fd, iov, iovcnt, pos_l, pos_h, flags):
     if flags & ~_RWF_ALL or off < -1:
         raise SyscallError(abi.EOPNOTSUPP if flags & ~_RWF_ALL else abi.EINVAL)
     if off == -1 and not flags:
-        return _read_into(k, iov, iovcnt, lambda bufs: os.readv(h, bufs) if bufs else 0)
+        return _read_into(k, iov, iovcnt, lambda bufs: hostio.readv(h, bufs))
     return _read_into(k, iov, iovcnt, lambda bufs: os.preadv(h, bufs, off, flags) if bufs else 0)
 
 
@@ -240,7 +241,7 @@ def sys_pwritev2(k, fd, iov, iovcnt, pos_l, pos_h, flags):
     if flags & ~_RWF_ALL or off < -1:
         raise SyscallError(abi.EOPNOTSUPP if flags & ~_RWF_ALL else abi.EINVAL)
     if off == -1 and not flags:
-        return _write_from(k, iov, iovcnt, lambda bufs: os.writev(h, bufs) if bufs else 0)
+        return _write_from(k, iov, iovcnt, lambda bufs: hostio.writev(h, bufs))
     return _write_from(k, iov, iovcnt, lambda bufs: os.pwritev(h, bufs, off, flags) if bufs else 0)
 
 
@@ -426,8 +427,8 @@ def sys_vmsplice(k, fd, iov, nr_segs, flags):
     h = k.fds.host(fd)
     acc = fcntl.fcntl(h, fcntl.F_GETFL) & os.O_ACCMODE
     if acc == os.O_RDONLY:
-        return _read_into(k, iov, nr_segs, lambda bufs: os.readv(h, bufs) if bufs else 0)
-    return _write_from(k, iov, nr_segs, lambda bufs: os.writev(h, bufs) if bufs else 0)
+        return _read_into(k, iov, nr_segs, lambda bufs: hostio.readv(h, bufs))
+    return _write_from(k, iov, nr_segs, lambda bufs: hostio.writev(h, bufs))
 
 
 def sys_memfd_create(k, name, flags):

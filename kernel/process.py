@@ -284,6 +284,7 @@ def _rekey_thread_state(k, old, new):
         if old in table:
             table[new] = table.pop(old)
     k.clear_child_tid.pop(old, None)
+    k.signals.after_fork(old, new)
 
 
 _CLONE_THREAD_NEEDS = CLONE_VM | CLONE_SIGHAND      # Linux: THREAD needs SIGHAND needs VM
@@ -558,8 +559,13 @@ def sys_execve(k, path, argv_p, envp_p):
         k.strace_file.write(f"execve({strace.quote(path)}, [{', '.join(map(strace.quote, argv))}],"
                             f" {len(envp)} vars) = 0\n")
         k.strace_file.flush()
+    host = k.threads_host
     try:
+        if host is not None:
+            host.before_exec()              # emu's own host signal mask is not inherited
         os.execve(sys.executable, cmd, k.exec_env or os.environ)
     except OSError as e:
+        if host is not None:
+            host.after_failed_exec()
         os.close(env_fd)
         raise SyscallError(e.errno or abi.ENOEXEC) from None

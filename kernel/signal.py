@@ -1,20 +1,22 @@
-"""Signal bookkeeping: dispositions, masks, alternate stacks, self-signals.
+"""Signal bookkeeping: dispositions, masks, alternate stacks, pending signals, senders.
 
-Owns: SignalState (per-process sigactions; per-thread masks and sigaltstack
-records keyed by tid; the pending set), rt_sigaction, rt_sigprocmask,
-sigaltstack, rt_sigpending, kill/tkill/tgkill.  A signal sent to ourselves
-whose action is the default "terminate" ends the process with status
-128+sig (SIGABRT -> 134), at once or when it gets unblocked (glibc's
-raise() blocks everything around tgkill).  Signals with a guest handler are
-recorded in .pending; building the AArch64 rt_sigframe and delivering them
-is not done here yet.  Signals to other pids go to the host kernel.
-Does not own: host signal handling, sigreturn, frame layout.
+Owns: SignalState (per-process sigactions; per-thread masks, sigaltstack records and saved
+masks keyed by tid; the queue of pending signals, each with its siginfo and its target
+thread or the whole process; post(), which generates a signal as Linux's send_signal does:
+ignored ones dropped, standard ones coalesced, real-time ones queued), and the syscalls
+rt_sigaction, rt_sigprocmask, rt_sigpending, sigaltstack, kill/tkill/tgkill,
+rt_sigqueueinfo/rt_tgsigqueueinfo, rt_sigsuspend and rt_sigtimedwait.  Signals to other
+pids go to the host kernel.
+Does not own: delivery (kernel/delivery.py: which pending signal runs, the frame, default
+actions, syscall restarts), the frame layout (kernel/sigframe.py), host signals
+(emu/hostsignals.py).
 """
 import os
 import signal as _host_signal
 import threading
+import time as _time
 
-from kernel import abi
+from kernel import abi, sigframe
 from kernel.errors import ProcessExit, SyscallError
 from kernel.status import partial
 from kernel.uaccess import read_struct, s32, write_struct
@@ -26,13 +28,36 @@ def _bit(sig):
     return 1 << (sig - 1)
 
 
+class Pending:
+    """One generated signal waiting for delivery: its number, the 128-byte siginfo, and
+    the thread it is directed at (None: the process, any thread not blocking it)."""
+    __slots__ = ("sig", "info", "tid")
+
+    def __init__(self, sig, info, tid):
+        self.sig, self.info, self.tid = sig, info, tid
+
+
 class SignalState:
     def __init__(self):
         self.actions = {}        # sig -> abi.KSigaction
         self.masks = {}          # tid -> blocked mask (bit sig-1)
         self.altstacks = {}      # tid -> abi.StackT
-        self.pending = set()     # signals raised but not yet delivered
+        self.queue = []          # Pending, in generation order
+        self.saved = {}          # tid -> mask to restore after sigsuspend/ppoll... (Linux's
+                                 # saved_sigmask): the frame's uc_sigmask if a handler runs
         self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)   # sigsuspend / sigtimedwait waiters
+        self.kick = None         # runtime: kick(tid or None) makes that thread look soon
+        self.leader = 0          # tid whose mask decides whether a process signal is ignored
+
+    @property
+    def pending(self):
+        """Signal numbers pending anywhere in the process."""
+        return {p.sig for p in self.queue}
+
+    def pending_for(self, tid):
+        """Signal numbers pending for thread tid (its own and the process's)."""
+        return {p.sig for p in self.queue if p.tid is None or p.tid == tid}
 
     def inherit_mask(self, parent_tid, child_tid):
         """A new thread starts with its creator's blocked mask."""
@@ -43,18 +68,81 @@ class SignalState:
         with self.lock:
             self.masks.pop(tid, None)
             self.altstacks.pop(tid, None)
+            self.saved.pop(tid, None)
+            self.queue = [p for p in self.queue if p.tid != tid]
+
+    def after_fork(self, old_tid, new_tid):
+        """In a fork child: nothing pending (Linux clears the child's pending sets)."""
+        with self.lock:
+            self.queue = []
+            self.saved = {}
+            self.leader = new_tid
 
     def handler(self, sig):
         act = self.actions.get(sig)
         return act.sa_handler if act is not None else abi.SIG_DFL
 
+    def ignored(self, sig, tid=None):
+        """Linux's sig_ignored: SIG_IGN, or a default action of "ignore" — unless the
+        target thread (the leader for a process signal) blocks it, so that sigwait and a
+        later unblock can still see it."""
+        if sig in (abi.SIGKILL, abi.SIGSTOP):
+            return False
+        h = self.handler(sig)
+        if not (h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE)):
+            return False
+        return not self.masks.get(tid if tid is not None else self.leader, 0) & _bit(sig)
 
-# Signals that reach the guest asynchronously from outside (the terminal, other processes, a
-# closed pipe).  The guest runs in this host process, so their host disposition is the guest's
-# as far as it can be without running guest handlers: ignored when the guest ignores them,
-# the default action otherwise (SIGCHLD ignored on the host also means auto-reaped children,
-# as in Linux).  Python's own SIGINT handler and its SIG_IGN for SIGPIPE/SIGXFSZ would
-# otherwise show through (a traceback on Ctrl-C, EPIPE instead of death by SIGPIPE).
+    def post(self, sig, info, tid=None):
+        """Generate signal `sig` (siginfo bytes or a Siginfo) for thread tid or the process.
+        Ignored signals are dropped; a standard signal already pending for the same target
+        is not queued twice; real-time ones queue in order.  Wakes sigsuspend/sigtimedwait
+        and kicks the target so it delivers soon.  Returns True if queued."""
+        info = bytes(info)
+        with self.lock:
+            if self.ignored(sig, tid):
+                return False
+            if sig < abi.SIGRTMIN and any(p.sig == sig and p.tid == tid for p in self.queue):
+                return False
+            self.queue.append(Pending(sig, info, tid))
+            self.cond.notify_all()
+        if self.kick is not None:
+            self.kick(tid)
+        return True
+
+    def deliverable(self, tid, mask=None):
+        """Is anything pending that thread tid does not block (under `mask` if given)?"""
+        mask = self.masks.get(tid, 0) if mask is None else mask
+        return any((p.tid is None or p.tid == tid) and not mask & _bit(p.sig)
+                   for p in self.queue)
+
+    def take(self, tid, mask=None, only=None):
+        """Dequeue what thread tid delivers next (Linux's dequeue_signal: its own pending
+        signals first, then the process's; the lowest number first, the oldest of a
+        number), skipping blocked ones (by `mask`, default its mask) or, with `only`, those
+        outside that set.  Returns a Pending or None."""
+        with self.lock:
+            mask = self.masks.get(tid, 0) if mask is None else mask
+            for own in (True, False):
+                best = None
+                for p in self.queue:
+                    if (p.tid == tid) if own else (p.tid is None):
+                        if mask & _bit(p.sig) or (only is not None and not only & _bit(p.sig)):
+                            continue
+                        if best is None or p.sig < best.sig:
+                            best = p
+                if best is not None:
+                    self.queue.remove(best)
+                    return best
+            return None
+
+
+# Signals whose host disposition follows the guest's.  Those that reach the guest from outside
+# (the terminal, other processes, timers, children) are also blocked in every host thread and
+# taken by the runtime's watcher (emu/hostsignals.py), so here only SIG_IGN matters: SIGCHLD
+# ignored on the host means auto-reaped children, as in Linux.  SIGPIPE and SIGXFSZ stay
+# ignored on the host whatever the guest says: the kernel layer raises them as guest signals
+# itself when a write fails with EPIPE or EFBIG (generate_io_signal).
 HOST_MIRRORED = (abi.SIGHUP, abi.SIGINT, abi.SIGQUIT, abi.SIGUSR1, abi.SIGUSR2, abi.SIGPIPE,
                  abi.SIGALRM, abi.SIGTERM, abi.SIGCHLD, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU,
                  abi.SIGXCPU, abi.SIGXFSZ, abi.SIGVTALRM, abi.SIGPROF, abi.SIGWINCH, abi.SIGURG,
@@ -65,9 +153,9 @@ def mirror_to_host(sig, handler):
     """Give the host process the guest's disposition for an asynchronous signal."""
     if sig not in HOST_MIRRORED or threading.current_thread() is not threading.main_thread():
         return
+    ignore = handler == abi.SIG_IGN or sig in (abi.SIGPIPE, abi.SIGXFSZ)
     try:
-        _host_signal.signal(sig, _host_signal.SIG_IGN if handler == abi.SIG_IGN
-                            else _host_signal.SIG_DFL)
+        _host_signal.signal(sig, _host_signal.SIG_IGN if ignore else _host_signal.SIG_DFL)
     except (OSError, ValueError):
         pass
 
@@ -106,8 +194,6 @@ def _check_sig(sig):
     return sig
 
 
-@partial("recorded; guest handlers are not run yet (no signal delivery); ignore/default of "
-         "asynchronous signals (SIGINT, SIGPIPE, SIGCHLD...) is given to the host process")
 def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -123,12 +209,13 @@ def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
             new.sa_mask &= ~_UNBLOCKABLE
             st.actions[sig] = new
             mirror_to_host(sig, new.sa_handler)
-            if new.sa_handler == abi.SIG_IGN:
-                st.pending.discard(sig)
+            # Linux discards pending signals that the new action ignores (in every thread).
+            h = new.sa_handler
+            if h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE):
+                st.queue = [p for p in st.queue if p.sig != sig]
     return 0
 
 
-@partial("masks kept per thread; nothing is delivered asynchronously yet")
 def sys_rt_sigprocmask(k, how, set_, oldset, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
@@ -149,36 +236,44 @@ def sys_rt_sigprocmask(k, how, set_, oldset, sigsetsize):
         if oldset:
             k.mem.write_u64(oldset, cur)
         if new is not None:
-            st.masks[tid] = mask & ~_UNBLOCKABLE
-            for sig in sorted(st.pending):
-                if not st.masks[tid] & _bit(sig):
-                    _act_on(k, sig)
+            st.masks[tid] = mask & ~_UNBLOCKABLE    # unblocked ones are delivered on return
     return 0
 
 
 def sys_rt_sigpending(k, set_, sigsetsize):
-    if sigsetsize != abi.SIGSET_SIZE:
+    """Pending signals the thread blocks (its own and the process's)."""
+    if sigsetsize > abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
-    k.mem.write_u64(set_, sum(_bit(s) for s in k.signals.pending))
+    st, tid = k.signals, k.tid()
+    with st.lock:
+        bits = sum(_bit(s) for s in st.pending_for(tid)) & st.masks.get(tid, 0)
+    k.mem.write(set_, bits.to_bytes(8, "little")[:sigsetsize])
     return 0
 
 
-@partial("recorded; no handler runs on it yet")
 def sys_sigaltstack(k, ss, old_ss):
     st, tid = k.signals, k.tid()
     new = read_struct(k.mem, ss, abi.StackT) if ss else None
-    if new is not None:
-        flags = new.ss_flags & ~abi.SS_AUTODISARM
-        if flags not in (0, abi.SS_DISABLE, abi.SS_ONSTACK):
-            raise SyscallError(abi.EINVAL)
-        if flags != abi.SS_DISABLE and new.ss_size < abi.MINSIGSTKSZ:
-            raise SyscallError(abi.ENOMEM)
-        if flags == abi.SS_DISABLE:
-            new = abi.StackT(0, abi.SS_DISABLE, 0)
+    cpu = k.cpu
+    sp = cpu.sp if cpu is not None else 0
     with st.lock:
+        cur = st.altstacks.get(tid)
         if old_ss:
-            write_struct(k.mem, old_ss, st.altstacks.get(tid, abi.StackT(0, abi.SS_DISABLE, 0)))
+            out = abi.StackT(cur.ss_sp, cur.ss_flags, cur.ss_size) if cur is not None \
+                else abi.StackT(0, abi.SS_DISABLE, 0)
+            out.ss_flags = sigframe.altstack_flags(cur, sp) | \
+                (cur.ss_flags & abi.SS_AUTODISARM if cur is not None else 0)
+            write_struct(k.mem, old_ss, out)
         if new is not None:
+            if sigframe.on_altstack(cur, sp):
+                raise SyscallError(abi.EPERM)
+            flags = new.ss_flags & ~abi.SS_AUTODISARM
+            if flags not in (0, abi.SS_DISABLE, abi.SS_ONSTACK):
+                raise SyscallError(abi.EINVAL)
+            if flags == abi.SS_DISABLE:
+                new = abi.StackT(0, abi.SS_DISABLE, 0)
+            elif new.ss_size < abi.MINSIGSTKSZ:
+                raise SyscallError(abi.ENOMEM)
             new.ss_flags &= ~abi.SS_ONSTACK
             st.altstacks[tid] = new
     return 0
@@ -188,82 +283,193 @@ def adopt_exec_state(k, mask, ignored, pending):
     """The signal state an execve hands over: blocked mask, ignored signals, pending set."""
     st = k.signals
     with st.lock:
+        st.leader = k.tid()
         st.masks[k.tid()] = mask & ~_UNBLOCKABLE
         for sig in range(1, abi.NSIG + 1):
             if ignored & _bit(sig) and sig not in (abi.SIGKILL, abi.SIGSTOP):
                 st.actions[sig] = abi.KSigaction(abi.SIG_IGN, 0, 0, 0)
             if pending & _bit(sig):
-                st.pending.add(sig)
+                st.queue.append(Pending(sig, bytes(sigframe.siginfo_kernel(sig)), None))
 
 
 def set_mask(k, mask):
-    """Replace this thread's blocked mask (SIGKILL/SIGSTOP stay unblocked) and act on the
-    pending signals it unblocks; returns the previous mask.  ppoll/pselect6 use it to run
-    with the caller's temporary mask and to put the old one back afterwards."""
+    """Replace this thread's blocked mask (SIGKILL/SIGSTOP stay unblocked); returns the
+    previous one.  Signals it unblocks are delivered when the syscall returns."""
     st, tid = k.signals, k.tid()
     with st.lock:
         old = st.masks.get(tid, 0)
         st.masks[tid] = mask & ~_UNBLOCKABLE
-        for sig in sorted(st.pending):
-            if not st.masks[tid] & _bit(sig):
-                _act_on(k, sig)
     return old
 
 
-def _act_on(k, sig):
-    """A signal reached this process: ignore it, keep it pending, or die."""
-    st = k.signals
-    handler = st.handler(sig)
-    unstoppable = sig in (abi.SIGKILL, abi.SIGSTOP)
-    if not unstoppable:
-        if handler == abi.SIG_IGN:
-            st.pending.discard(sig)
-            return
-        if st.masks.get(k.tid(), 0) & _bit(sig) or handler != abi.SIG_DFL:
-            st.pending.add(sig)         # blocked, or needs a guest handler
-            return
-    st.pending.discard(sig)
-    if sig in abi.SIG_DEFAULT_IGNORE or sig in abi.SIG_DEFAULT_STOP:
-        return                          # stopping is not modelled
-    k.finish()
-    raise ProcessExit(128 + sig, signal=sig)
-
-
-def send_self(k, sig):
-    if sig == 0:
-        return 0
+def interrupted_with_mask(k, old):
+    """A call that ran under a temporary mask (sigsuspend, ppoll, pselect6, epoll_pwait)
+    was interrupted: the temporary mask stays until delivery, which saves `old` in the
+    handler's frame (or puts it back if no handler runs): Linux's saved_sigmask."""
     with k.signals.lock:
-        _act_on(k, sig)
-    return 0
+        k.signals.saved[k.tid()] = old
 
 
-@partial("to this process: default actions (terminate/ignore); handled signals stay pending")
+def _uid():
+    return os.getuid()
+
+
+def _thread_exists(k, tid):
+    host = k.threads_host
+    return tid in (k.tid(), os.getpid()) or (host is not None and tid in host.threads)
+
+
 def sys_kill(k, pid, sig):
     pid, sig = s32(pid), s32(sig)
     if not 0 <= sig <= abi.NSIG:
         raise SyscallError(abi.EINVAL)
     if pid == os.getpid():
-        return send_self(k, sig)
-    os.kill(pid, sig)
+        if sig:
+            k.signals.post(sig, sigframe.siginfo_kill(sig, os.getpid(), _uid()))
+        return 0
+    os.kill(pid, sig)           # another process, a group, or all: the host's kill
     return 0
 
 
-@partial("to this process: default actions (terminate/ignore); handled signals stay pending")
+def _tkill(k, tid, sig, info):
+    if not _thread_exists(k, tid):
+        raise SyscallError(abi.ESRCH)
+    if sig:
+        k.signals.post(sig, info, tid)
+    return 0
+
+
 def sys_tkill(k, tid, sig):
     tid, sig = s32(tid), s32(sig)
     if tid <= 0 or not 0 <= sig <= abi.NSIG:
         raise SyscallError(abi.EINVAL)
-    host = k.threads_host
-    if tid in (k.tid(), os.getpid()) or (host is not None and tid in host.threads):
-        return send_self(k, sig)        # signals are not yet directed at one thread
-    raise SyscallError(abi.ESRCH)
+    return _tkill(k, tid, sig, sigframe.siginfo_tkill(sig, os.getpid(), _uid()))
 
 
-@partial("to this process: default actions (terminate/ignore); handled signals stay pending")
 def sys_tgkill(k, tgid, tid, sig):
-    tgid = s32(tgid)
-    if tgid <= 0:
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if tgid <= 0 or tid <= 0 or not 0 <= sig <= abi.NSIG:
         raise SyscallError(abi.EINVAL)
     if tgid != os.getpid():
         raise SyscallError(abi.ESRCH)
-    return sys_tkill(k, tid, sig)
+    return _tkill(k, tid, sig, sigframe.siginfo_tkill(sig, os.getpid(), _uid()))
+
+
+def _queued_info(k, sig, uinfo):
+    """The siginfo a sigqueueinfo caller supplies; Linux refuses si_code >= 0 (and SI_TKILL)
+    from another process but lets a process send itself any code."""
+    info = k.mem.read(uinfo, sigframe.SIGINFO_SIZE)
+    si = sigframe.Siginfo.from_buffer_copy(info)
+    si.si_signo = sig
+    return bytes(si)
+
+
+@partial("to this process only (another pid: EPERM)")
+def sys_rt_sigqueueinfo(k, pid, sig, uinfo):
+    pid, sig = s32(pid), _check_sig(sig)
+    info = _queued_info(k, sig, uinfo)
+    if pid != os.getpid():
+        raise SyscallError(abi.EPERM if pid > 0 else abi.EINVAL)
+    k.signals.post(sig, info)
+    return 0
+
+
+@partial("to this process only (another tgid: EPERM)")
+def sys_rt_tgsigqueueinfo(k, tgid, tid, sig, uinfo):
+    tgid, tid, sig = s32(tgid), s32(tid), _check_sig(sig)
+    info = _queued_info(k, sig, uinfo)
+    if tgid != os.getpid():
+        raise SyscallError(abi.EPERM if tgid > 0 else abi.EINVAL)
+    if not _thread_exists(k, tid):
+        raise SyscallError(abi.ESRCH)
+    k.signals.post(sig, info, tid)
+    return 0
+
+
+def _wait_for(k, predicate, timeout=None):
+    """Block (GIL released) until predicate() holds under the signal lock or the timeout
+    (seconds) passes; returns predicate()'s last value.  The runtime's kicks and every
+    post() notify the condition; host signals come in through the runtime's watcher."""
+    st = k.signals
+    deadline = None if timeout is None else _time.monotonic() + timeout
+    with st.lock:
+        while True:
+            got = predicate()
+            if got:
+                return got
+            left = None if deadline is None else deadline - _time.monotonic()
+            if left is not None and left <= 0:
+                return got
+            st.cond.wait(0.5 if left is None else min(left, 0.5))
+
+
+def sys_rt_sigsuspend(k, mask, sigsetsize):
+    """Wait with `mask` until a signal is delivered: -EINTR (ERESTARTNOHAND), the old mask
+    saved for the handler's frame."""
+    if sigsetsize != abi.SIGSET_SIZE:
+        raise SyscallError(abi.EINVAL)
+    new = k.mem.read_u64(mask)
+    tid = k.tid()
+    old = set_mask(k, new)
+    interrupted_with_mask(k, old)
+    _wait_for(k, lambda: k.signals.deliverable(tid))
+    raise SyscallError(abi.ERESTARTNOHAND)
+
+
+def sys_rt_sigtimedwait(k, uthese, uinfo, uts, sigsetsize):
+    """Take one pending signal of the set (blocked or not, as Linux: the caller normally
+    blocks them); wait up to the timeout; EAGAIN when it passes, EINTR when a signal
+    outside the set is delivered meanwhile."""
+    if sigsetsize != abi.SIGSET_SIZE:
+        raise SyscallError(abi.EINVAL)
+    these = k.mem.read_u64(uthese) & ~_UNBLOCKABLE
+    timeout = None
+    if uts:
+        ts = read_struct(k.mem, uts, abi.Timespec)
+        if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < 1_000_000_000:
+            raise SyscallError(abi.EINVAL)
+        timeout = ts.tv_sec + ts.tv_nsec / 1e9
+    st, tid = k.signals, k.tid()
+    # Signals of the set are taken whatever the mask; others interrupt if deliverable.
+    take = lambda: st.take(tid, mask=0, only=these)       # noqa: E731
+    got = [None]
+
+    def ready():
+        got[0] = take()
+        return got[0] is not None or st.deliverable(tid, st.masks.get(tid, 0) | these)
+    _wait_for(k, ready, timeout)
+    p = got[0]
+    if p is None:
+        if st.deliverable(tid, st.masks.get(tid, 0) | these):
+            raise SyscallError(abi.EINTR)
+        raise SyscallError(abi.EAGAIN)
+    if uinfo:
+        k.mem.write(uinfo, p.info)
+    return p.sig
+
+
+# Calls that raise SIGPIPE on EPIPE (Linux: pipe_write, sock_sendmsg without MSG_NOSIGNAL) and
+# SIGXFSZ on EFBIG (a write past RLIMIT_FSIZE); for the send family, the index of the flags
+# argument.
+_MSG_NOSIGNAL = 0x4000
+_SIGPIPE_CALLS = {"write": None, "writev": None, "pwrite64": None, "pwritev": None,
+                  "pwritev2": None, "sendfile": None, "splice": None, "vmsplice": None,
+                  "tee": None, "copy_file_range": None, "sendto": 3, "sendmsg": 2,
+                  "sendmmsg": 3}
+
+
+def generate_io_signal(k, name, args, errno):
+    """After call `name` failed with errno: the SIGPIPE or SIGXFSZ Linux sends the caller
+    (siginfo SI_USER from the process itself, as send_sig(SIGPIPE, current, 0))."""
+    if name not in _SIGPIPE_CALLS:
+        return
+    if errno == abi.EPIPE:
+        idx = _SIGPIPE_CALLS[name]
+        if idx is not None and args[idx] & _MSG_NOSIGNAL:
+            return
+        sig = abi.SIGPIPE
+    elif errno == abi.EFBIG:
+        sig = abi.SIGXFSZ
+    else:
+        return
+    k.signals.post(sig, sigframe.siginfo_kill(sig, os.getpid(), _uid()), k.tid())

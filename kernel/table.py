@@ -12,7 +12,7 @@ Does not own: dispatch (core.py).
 """
 from collections import namedtuple
 
-from kernel import event, fd, fs, futex, info, mm, net, poll, process, signal, time
+from kernel import delivery, event, fd, fs, futex, info, mm, net, poll, process, signal, time
 
 Syscall = namedtuple("Syscall", "nr name handler fmt")
 S = Syscall
@@ -121,8 +121,8 @@ TABLE = [
     S( 99, "set_robust_list",      process.sys_set_robust_list,   "pu"),
     S(100, "get_robust_list",      process.sys_get_robust_list,   "dpp"),
     S(101, "nanosleep",            time.sys_nanosleep,            "pp"),
-    # 102  getitimer               signal
-    # 103  setitimer               signal
+    S(102, "getitimer",            time.sys_getitimer,            "dp"),
+    S(103, "setitimer",            time.sys_setitimer,            "dpp"),
     # 104  kexec_load              admin
     # 105  init_module             admin
     # 106  delete_module           admin
@@ -152,13 +152,13 @@ TABLE = [
     S(130, "tkill",                signal.sys_tkill,              "dd"),
     S(131, "tgkill",               signal.sys_tgkill,             "ddd"),
     S(132, "sigaltstack",          signal.sys_sigaltstack,        "pp"),
-    # 133  rt_sigsuspend           signal
+    S(133, "rt_sigsuspend",        signal.sys_rt_sigsuspend,      "pu"),
     S(134, "rt_sigaction",         signal.sys_rt_sigaction,       "dppu"),
     S(135, "rt_sigprocmask",       signal.sys_rt_sigprocmask,     "dppu"),
     S(136, "rt_sigpending",        signal.sys_rt_sigpending,      "pu"),
-    # 137  rt_sigtimedwait         signal
-    # 138  rt_sigqueueinfo         signal
-    # 139  rt_sigreturn            signal
+    S(137, "rt_sigtimedwait",      signal.sys_rt_sigtimedwait,    "pppu"),
+    S(138, "rt_sigqueueinfo",      signal.sys_rt_sigqueueinfo,    "ddp"),
+    S(139, "rt_sigreturn",         delivery.sys_rt_sigreturn,     ""),
     S(140, "setpriority",          info.sys_setpriority,          "ddd"),
     S(141, "getpriority",          info.sys_getpriority,          "dd"),
     # 142  reboot                  admin
@@ -259,7 +259,7 @@ TABLE = [
     # 237  set_mempolicy           mm
     # 238  migrate_pages           mm
     # 239  move_pages              mm
-    # 240  rt_tgsigqueueinfo       signal
+    S(240, "rt_tgsigqueueinfo",    signal.sys_rt_tgsigqueueinfo,  "dddp"),
     # 241  perf_event_open         admin
     S(242, "accept4",              net.sys_accept4,               "dppx"),
     # 243  recvmmsg                net

@@ -138,3 +138,39 @@ def sys_getrusage(k, who, usage):
                      *(getattr(r, n) for n in abi.RUSAGE_LONGS))
     write_struct(k.mem, usage, out)
     return 0
+
+
+# -- interval timers ---------------------------------------------------------------------------
+# The guest's itimers are the host process's own (struct itimerval has the same layout on
+# x86-64 and AArch64): ITIMER_REAL/VIRTUAL/PROF expire as host SIGALRM/SIGVTALRM/SIGPROF,
+# which the runtime's signal watcher posts to the guest with the host's siginfo (SI_KERNEL).
+# emu's CPU time stands for the guest's (VIRTUAL/PROF count emu's work too).
+
+class Itimerval(ctypes.Structure):
+    _fields_ = [("it_interval", abi.Timeval), ("it_value", abi.Timeval)]
+
+
+assert ctypes.sizeof(Itimerval) == 32
+_libc.setitimer.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+_libc.getitimer.argtypes = [ctypes.c_int, ctypes.c_void_p]
+
+
+def sys_getitimer(k, which, cur):
+    out = Itimerval()
+    if _libc.getitimer(s32(which), ctypes.byref(out)):
+        raise SyscallError(ctypes.get_errno())
+    write_struct(k.mem, cur, out)
+    return 0
+
+
+def sys_setitimer(k, which, new, old):
+    val = read_struct(k.mem, new, Itimerval) if new else Itimerval()
+    for tv in (val.it_interval, val.it_value):
+        if not 0 <= tv.tv_usec < 1_000_000 or tv.tv_sec < 0:
+            raise SyscallError(abi.EINVAL)
+    prev = Itimerval()
+    if _libc.setitimer(s32(which), ctypes.byref(val), ctypes.byref(prev)):
+        raise SyscallError(ctypes.get_errno())
+    if old:
+        write_struct(k.mem, old, prev)
+    return 0

@@ -7,8 +7,7 @@ SIGCHLD / SIGPIPE, sigtimedwait) and prints deterministic lines.  They live in a
 subdirectory so that the generic fixture tests (tests/test_fixtures_qemu.py, `harness lane
 fixtures`) do not pick them up before delivery exists.
 
-test_emu_matches_qemu is xfail(strict=True) until the runtime runs guest handlers (issue 9):
-when delivery is wired in, these turn into XPASS failures, the signal to drop the marker.
+test_emu_matches_qemu runs each under emu (the runtime delivers: kernel/delivery.py).
 test_reference_is_linux checks the fixtures themselves, independently of emu: a portable
 fixture must print under qemu-aarch64 what its native x86-64 build prints under Linux, a
 qemu-only one must print the same twice.  Where qemu-aarch64 7.2 is known to differ from
@@ -22,13 +21,7 @@ from oracle_helpers import assert_same, check_reference
 
 SIGNAL_FIXTURES = oracle.FIXTURES / "signal"
 NAMES = sorted(p.stem for p in SIGNAL_FIXTURES.glob("signal_*.c"))
-EMU_TIMEOUT = 30.0          # a fixture whose handler never runs may block (pause, read)
-# Without delivery these wait for a handler forever (pause, read, sigsuspend), so their emu run
-# lasts EMU_TIMEOUT: marked slow (the project's rule for tests over ~20 s) until delivery is
-# wired; then they take a second or two and the marker goes.
-BLOCK_WITHOUT_DELIVERY = {"signal_alarm", "signal_restart", "signal_sigchld"}
-EMU_CASES = [pytest.param(n, marks=pytest.mark.slow) if n in BLOCK_WITHOUT_DELIVERY else n
-             for n in NAMES]
+EMU_TIMEOUT = 30.0          # a fixture whose handler never ran would block (pause, read)
 
 # fixture -> (environment for the qemu run only, why)
 QEMU_ENV = {
@@ -76,8 +69,7 @@ def linux_reference(name, tmp_path):
     return ref
 
 
-@pytest.mark.xfail(strict=True, reason="signal delivery not wired into the runtime yet (issue 9)")
-@pytest.mark.parametrize("name", EMU_CASES)
+@pytest.mark.parametrize("name", NAMES)
 def test_emu_matches_qemu(name, qemu, aarch64_cc, tmp_path):
     ref = linux_reference(name, tmp_path)
     got = oracle.run_emu([_build(name)], cwd=tmp_path, timeout=EMU_TIMEOUT)
