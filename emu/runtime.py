@@ -44,6 +44,7 @@ _FAULT_SIGNALS = {
     ExitReason.ALIGN: signal.SIGBUS,
 }
 _NO_MONITOR = 0xFFFFFFFFFFFFFFFF
+SWITCH_INTERVAL = 0.0005            # seconds (sys.setswitchinterval) once threads exist
 
 
 class GuestKilled(Exception):
@@ -78,7 +79,14 @@ class GuestThread:
                 cpu.link_req = 0
                 cpu.excl_addr = _NO_MONITOR     # an exception clears the monitor
                 orig_x0 = cpu.x[0]
-                self.in_syscall = True
+                self.in_syscall = True          # from here a kick interrupts a host wait
+                if st.queue and st.deliverable(cpu.tid):
+                    # Posted before the SVC ran (a kick may have missed us): Linux delivers
+                    # it before the call, which runs when the handler returns.
+                    self.in_syscall = False
+                    cpu.pc -= 4
+                    delivery.deliver(kernel, cpu)
+                    continue
                 try:
                     ret = kernel.syscall(cpu)
                 finally:
@@ -263,6 +271,11 @@ class Process:
         cpu.link_req = cpu.n_links = cpu.n_lookups = cpu.n_insns = 0
         cpu.excl_addr = _NO_MONITOR
         t = GuestThread(self, cpu)
+        if not self.threads_created:
+            # Guest threads hand work to each other through Python (a signal delivered, a
+            # futex woken): CPython's default 5 ms GIL switch interval would make each such
+            # hand-off cost milliseconds.
+            sys.setswitchinterval(SWITCH_INTERVAL)
         started, go = threading.Event(), threading.Event()
         th = threading.Thread(target=t.main, args=(started, go), daemon=True,
                               name=f"guest-{self.threads_created + 1}")
@@ -283,22 +296,31 @@ class Process:
         return t.tid
 
     # -- signals ----------------------------------------------------------------------------
-    def kick(self, tid):
-        """A signal was posted for thread tid (None: the process): make the target(s) look
-        soon.  Threads in translated code get their exit request; one blocked in a host call
-        gets KICK (EINTR).  The calling thread delivers after its syscall anyway."""
+    def kick(self, tid, sig):
+        """Signal `sig` was posted for thread tid (None: the process): make a thread that
+        can take it look soon (Linux's complete_signal: the target, or for a process signal
+        one thread not blocking it, preferably one running).  A thread in translated code
+        gets its exit request; one blocked in a host call is interrupted (futex wait, or
+        KICK: EINTR).  The posting thread itself delivers after its syscall anyway."""
         me = threading.get_ident()
-        if tid is None:
-            targets = list(self.threads.values())
-        else:
+        st = self.kernel.signals
+        if tid is not None:
             t = self.threads.get(tid)
             targets = [t] if t is not None else []
+        else:
+            free = [t for t in list(self.threads.values())
+                    if not st.masks.get(t.tid, 0) & (1 << (sig - 1))]
+            if any(t.ident == me for t in free):
+                return
+            running = [t for t in free if not t.in_syscall]
+            targets = (running or free)[:1]
         for t in targets:
             if t.ident == me:
                 continue
             t.cpu.exit_request = 1
             if t.in_syscall:
-                hostsignals.kick_thread(t.ident)
+                if not self.kernel.futexes.interrupt(t.tid):
+                    hostsignals.kick_thread(t.ident)
 
     def before_exec(self):
         hostsignals.unblock_for_exec()

@@ -29,8 +29,8 @@ RESTART_CLASS = {
     "rt_sigsuspend": abi.ERESTARTNOHAND,
     "ppoll": abi.ERESTARTNOHAND,
     "pselect6": abi.ERESTARTNOHAND,
-    "epoll_pwait": abi.ERESTARTNOHAND,
-    "epoll_pwait2": abi.ERESTARTNOHAND,
+    "epoll_pwait": None,                 # ep_poll returns -EINTR itself
+    "epoll_pwait2": None,
     "nanosleep": abi.ERESTART_RESTARTBLOCK,
     "clock_nanosleep": abi.ERESTART_RESTARTBLOCK,
     "rt_sigtimedwait": None,

@@ -100,19 +100,14 @@ def _wait(k, epfd, events, maxevents, timeout_ms):
 def _wait_masked(k, epfd, events, maxevents, timeout_ms, mask):
     """epoll_wait under a temporary signal mask, in Linux's order (ep_poll): ready events are
     returned first and a zero timeout returns without looking at signals (a pending signal
-    the mask unblocks then stays pending); otherwise such a signal (default action) is
-    delivered and the call fails with EINTR; else the wait runs with the mask swapped in."""
+    the mask unblocks then stays pending); otherwise such a signal makes the call fail with
+    EINTR (delivered after it); else the wait runs with the mask swapped in."""
     if mask is None:
         return _wait(k, epfd, events, maxevents, timeout_ms)
     got = _wait(k, epfd, events, maxevents, 0)
     if got or timeout_ms == 0:
         return got
-    st = k.signals
-    if any(not mask & (1 << (sig - 1)) and st.handler(sig) == abi.SIG_DFL for sig in st.pending):
-        with poll.with_mask(k, mask):      # delivers them (discarded, or the process ends)
-            pass
-        raise SyscallError(abi.EINTR)
-    with poll.with_mask(k, mask):
+    with poll.with_mask(k, mask):          # EINTR at once if it unblocks a pending signal
         return _wait(k, epfd, events, maxevents, timeout_ms)
 
 

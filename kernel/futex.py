@@ -34,11 +34,13 @@ _BITSET_ANY = 0xFFFFFFFF
 
 
 class _Waiter:
-    __slots__ = ("event", "bitset")
+    __slots__ = ("event", "bitset", "tid", "interrupted")
 
-    def __init__(self, bitset):
+    def __init__(self, bitset, tid=0):
         self.event = threading.Event()
         self.bitset = bitset
+        self.tid = tid
+        self.interrupted = False
 
 
 class Futexes:
@@ -65,15 +67,32 @@ class Futexes:
             self.queues.pop(addr, None)
         return woken
 
+    def interrupt(self, tid):
+        """A signal for thread tid: if it waits here, it stops waiting (EINTR)."""
+        with self.lock:
+            for addr, q in list(self.queues.items()):
+                for w in q:
+                    if w.tid == tid:
+                        q.remove(w)
+                        if not q:
+                            self.queues.pop(addr, None)
+                        w.interrupted = True
+                        w.event.set()
+                        return True
+        return False
+
     def _enqueue(self, addr, bitset):
-        w = _Waiter(bitset)
+        w = _Waiter(bitset, threading.get_native_id())
         self.queues.setdefault(addr, []).append(w)
         self.waits += 1
         return w
 
     def _block(self, addr, w, secs):
-        """Wait (GIL released) until woken or `secs` pass; True if woken."""
+        """Wait (GIL released) until woken or `secs` pass; True if woken.  SyscallError
+        EINTR when a signal interrupted the wait (interrupt())."""
         if w.event.wait(secs):
+            if w.interrupted:
+                raise SyscallError(abi.EINTR)
             return True
         with self.lock:
             q = self.queues.get(addr, [])

@@ -56,10 +56,6 @@ def _host_ppoll(pfds, n, timeout_ns, wait=True):
     return r, left
 
 
-MASK_NOTE = ("the signal mask is applied for the call; guest handlers do not run yet, so a "
-             "pending handled signal does not interrupt it")
-
-
 def read_sigmask(k, sigmask, sigsetsize):
     """The temporary mask (None: keep the current one)."""
     if not sigmask:
@@ -70,16 +66,36 @@ def read_sigmask(k, sigmask, sigsetsize):
 
 
 @contextlib.contextmanager
-def with_mask(k, mask):
-    """Run the wait with `mask` as the thread's signal mask, then restore the old one."""
+def with_mask(k, mask, waits=True):
+    """Run the wait with `mask` as the thread's signal mask (Linux's set_user_sigmask).
+    Pending signals it unblocks: ignored ones are discarded when the call does not wait;
+    otherwise the call fails at once with EINTR.  On EINTR the temporary mask stays until
+    delivery, which puts the caller's back (saved in the handler's frame if one runs);
+    otherwise the caller's mask is restored when the call returns."""
     if mask is None:
         yield
         return
     old = signal.set_mask(k, mask)
+    if not waits:
+        signal.discard_ignored(k)
+    elif k.signals.deliverable(k.tid()):
+        signal.interrupted_with_mask(k, old)
+        raise SyscallError(abi.EINTR)
     try:
         yield
-    finally:
+    except (SyscallError, OSError) as e:
+        if e.errno == abi.EINTR:
+            signal.interrupted_with_mask(k, old)
+        else:
+            signal.set_mask(k, old)
+        raise
+    except BaseException:
         signal.set_mask(k, old)
+        raise
+    signal.set_mask(k, old)
+
+
+MASK_NOTE = "the signal mask is applied for the call (Linux's saved_sigmask rules)"
 
 
 @partial(MASK_NOTE)
@@ -101,7 +117,7 @@ def sys_ppoll(k, fds, nfds, tmo, sigmask, sigsetsize):
         if p.fd >= 0 and f is None:
             invalid.append(i)
     # POLLNVAL entries count as ready: the call then returns at once.
-    with with_mask(k, mask):
+    with with_mask(k, mask, waits=timeout_ns != 0 and not invalid):
         r, left = _host_ppoll(host, n, timeout_ns, wait=not invalid)
     for i, p in enumerate(guest):
         p.revents = host[i].revents
@@ -155,7 +171,7 @@ def sys_pselect6(k, nfds, readfds, writefds, exceptfds, tmo, sig):
         if f is None:
             raise SyscallError(abi.EBADF)
         host[i].fd, host[i].events = f.host, wanted[g]
-    with with_mask(k, mask):
+    with with_mask(k, mask, waits=timeout_ns != 0):
         _, left = _host_ppoll(host, len(order), timeout_ns)
     out = [0, 0, 0]
     count = 0

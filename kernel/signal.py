@@ -47,7 +47,7 @@ class SignalState:
                                  # saved_sigmask): the frame's uc_sigmask if a handler runs
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)   # sigsuspend / sigtimedwait waiters
-        self.kick = None         # runtime: kick(tid or None) makes that thread look soon
+        self.kick = None         # runtime: kick(tid or None, sig): a thread looks soon
         self.leader = 0          # tid whose mask decides whether a process signal is ignored
 
     @property
@@ -107,7 +107,7 @@ class SignalState:
             self.queue.append(Pending(sig, info, tid))
             self.cond.notify_all()
         if self.kick is not None:
-            self.kick(tid)
+            self.kick(tid, sig)
         return True
 
     def deliverable(self, tid, mask=None):
@@ -300,6 +300,22 @@ def set_mask(k, mask):
         old = st.masks.get(tid, 0)
         st.masks[tid] = mask & ~_UNBLOCKABLE
     return old
+
+
+def discard_ignored(k):
+    """Drop pending signals this thread's mask lets through whose action is to ignore them
+    (what delivering them would do)."""
+    st, tid = k.signals, k.tid()
+    with st.lock:
+        mask = st.masks.get(tid, 0)
+        st.queue = [p for p in st.queue
+                    if (p.tid is not None and p.tid != tid) or mask & _bit(p.sig)
+                    or not _ignoring(st, p.sig)]
+
+
+def _ignoring(st, sig):
+    h = st.handler(sig)
+    return h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE)
 
 
 def interrupted_with_mask(k, old):

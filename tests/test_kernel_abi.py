@@ -15,7 +15,7 @@ import pytest
 
 from emu.cpustate import CPUState
 from emu.memory import ADDR_LIMIT, NPAGES, GuestMemory
-from kernel import Kernel, ProcessExit, abi
+from kernel import Kernel, ProcessExit, abi, delivery
 from kernel.table import BY_NUMBER, TABLE
 from kernel.vma import AddressSpace
 
@@ -103,8 +103,12 @@ class Guest:
         self.cpu.x[8] = nr
         for i in range(6):
             self.cpu.x[i] = (args[i] if i < len(args) else 0) & (2**64 - 1)
+        orig_x0 = self.cpu.x[0]
         ret = self.k.syscall(self.cpu)
         assert self.cpu.x[0] == ret & (2**64 - 1)
+        # What the runtime's exit loop does next: signals the call made deliverable.
+        if delivery.needs_delivery(self.k, self.cpu, ret):
+            delivery.deliver(self.k, self.cpu, ret, orig_x0)
         return ret
 
     def s(self, text):
