@@ -343,6 +343,7 @@ class Process:
                 hostsignals.stop_process()
                 return
             self.end_process(128 + sig, sig)        # as Linux would: at once
+        st.from_host += 1
         st.post(sig, hostsignals.guest_siginfo(si))
 
     def thread_exit(self, t, status, leader=False):
@@ -463,6 +464,8 @@ class Process:
             "threads_created": self.threads_created,
             "futex_waits": self.kernel.futexes.waits,
             "stop_the_world": tr.get("stop_the_world", 0),
+            "signals_delivered": self.kernel.signals.delivered,
+            "host_signals": self.kernel.signals.from_host,
             "unknown_syscalls": {str(k): v for k, v in self.kernel.unknown_syscalls.items()},
             "unknown_ioctls": {f"{k:#x}": v for k, v in self.kernel.unknown_ioctls.items()},
             "wall_s": round(wall, 6),

@@ -244,6 +244,22 @@ _PY_MIX = ("import json, hashlib, re, collections, math\n"
            "print(re.sub(r'(\\d+)', lambda m: str(int(m.group()) * 2), 'a1b22c333'))\n"
            "print(sum(i * i for i in range(100000)), math.factorial(30), f'{math.pi:.10f}')\n"
            "print(sorted({x % 17 for x in range(1000)})[-3:], 2 ** 100, 1e300 * 10)\n")
+_PY_SIGNALS = ("import signal, os, time\n"
+               "got = []\n"
+               "signal.signal(signal.SIGUSR1, lambda s, f: got.append(('usr1', s)))\n"
+               "os.kill(os.getpid(), signal.SIGUSR1)\n"
+               "signal.signal(signal.SIGALRM, lambda s, f: got.append(('alrm', s)))\n"
+               "signal.setitimer(signal.ITIMER_REAL, 0.05)\n"
+               "signal.pause()\n"
+               "signal.signal(signal.SIGCHLD, lambda s, f: got.append(('chld', s)))\n"
+               "pid = os.fork()\n"
+               "if pid == 0:\n    os._exit(4)\n"
+               "_, st = os.waitpid(pid, 0)\n"
+               "deadline = time.time() + 5\n"
+               "while len(got) < 3 and time.time() < deadline:\n    time.sleep(0.01)\n"
+               "print(got, os.WEXITSTATUS(st))\n"
+               "try:\n    signal.raise_signal(signal.SIGINT)\nexcept KeyboardInterrupt:\n"
+               "    print('KeyboardInterrupt')\n")
 _PERL_MIX = ('my %h; $h{$_ % 97} += $_ for 1 .. 20000; '
              'print join(",", map {"$_=$h{$_}"} (sort {$a <=> $b} keys %h)[0..5]), "\\n"; '
              'printf("%.6f %s %d\\n", atan2(1, 1) * 4, uc(join "-", reverse split //, "emu"), '
@@ -339,6 +355,8 @@ ROOTFS_ROWS: list[RootfsRow] = [
             "print(os.system('exit 3') >> 8)\n"
             "print(subprocess.check_output('echo $((6*7)) | tr 4 X', shell=True))\n"],
            expect=[(b"0 b'hi there\\n'\n3\nb'X2\\n'\n", 0)], why_expect=_NO_BINFMT),
+    _row("python3 signal handlers (kill, setitimer, SIGCHLD)", "python", "/usr/bin/python3", "-c",
+         _PY_SIGNALS),
     # c
     _row("gcc --version", "c", "/usr/bin/gcc", "--version"),
     _row("cc1 (compile to assembly)", "c", _CC1, "-quiet", "-O2", "freestanding.c", "-o", "-"),
@@ -357,6 +375,19 @@ ROOTFS_ROWS: list[RootfsRow] = [
     _steps("go build && ./hello", "go", ["/usr/bin/go", "build", "-o", "hello", "hello.go"],
            ["./hello"], env=[("GOCACHE", "{work}/gocache"), ("GOPATH", "{work}/gopath")],
            expect=[(b"", 0), (b"hello from go arm64\n", 0)], why_expect=_NO_BINFMT),
+    # Go's runtime needs signals: SIGURG preemption (tgkill), SIGSEGV for nil dereferences,
+    # per-thread alternate stacks.  No GODEBUG setting.
+    _steps("go run goroutines, GC, recovered nil dereference", "go",
+           ["/usr/bin/go", "run", "goroutines.go"],
+           env=[("GOCACHE", "{work}/gocache"), ("GOPATH", "{work}/gopath")],
+           expect=[(b"total 13999992\nrecovered: runtime error: invalid memory address or nil "
+                    b"pointer dereference\n", 0)], why_expect=_NO_BINFMT),
+    # (the first field only: the rest is the package's path and the time taken)
+    _steps("go test (a small package)", "go",
+           ["/bin/bash", "-c", "set -o pipefail; /usr/bin/go test -count=1 ./gopkg | cut -f1"],
+           env=[("GOCACHE", "{work}/gocache"), ("GOPATH", "{work}/gopath"),
+                ("GO111MODULE", "off")],
+           expect=[(b"ok  \n", 0)], why_expect=_NO_BINFMT),
     # rust
     _row("rustc --version", "rust", "/usr/bin/rustc", "--version"),
     _row("cargo --version", "rust", "/usr/bin/cargo", "--version"),
@@ -382,6 +413,83 @@ double poly(double x) { return ((3.5 * x - 2.0) * x + 1.25) * x - 7.0; }
 """
 _HELLO_GO = 'package main\n\nimport (\n\t"fmt"\n\t"runtime"\n)\n\nfunc main() {\n' \
             '\tfmt.Println("hello from go", runtime.GOARCH)\n}\n'
+_GOROUTINES_GO = """\
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+type T struct{ x int }
+
+func nilDeref() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("recovered: %v", r)
+		}
+	}()
+	var p *T
+	return fmt.Errorf("%d", p.x)
+}
+
+func main() {
+	var wg sync.WaitGroup
+	ch := make(chan int, 100)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s := 0
+			for j := 0; j < 1000000; j++ {
+				s += j % (i + 1)
+			}
+			ch <- s
+		}(i)
+	}
+	wg.Wait()
+	close(ch)
+	total := 0
+	for v := range ch {
+		total += v
+	}
+	runtime.GC()
+	time.Sleep(10 * time.Millisecond)
+	fmt.Println("total", total)
+	fmt.Println(nilDeref())
+}
+"""
+_GOPKG_GO = "package gopkg\n\nfunc Sum(n int) int {\n\ts := 0\n\tfor i := 1; i <= n; i++ {\n" \
+            "\t\ts += i\n\t}\n\treturn s\n}\n"
+_GOPKG_TEST_GO = """\
+package gopkg
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestSum(t *testing.T) {
+	if Sum(10) != 55 {
+		t.Fatal("Sum(10)")
+	}
+}
+
+func TestParallel(t *testing.T) {
+	var wg sync.WaitGroup
+	out := make([]int, 4)
+	for i := range out {
+		wg.Add(1)
+		go func(i int) { defer wg.Done(); out[i] = Sum(1000 * (i + 1)) }(i)
+	}
+	wg.Wait()
+	if out[3] != 8002000 {
+		t.Fatal(out)
+	}
+}
+"""
 _HELLO_RS = 'fn main() {\n    let s: u32 = (1..=10).sum();\n    println!("hello from rust {}", s);\n}\n'
 
 
@@ -402,6 +510,10 @@ def write_rootfs_inputs(directory: Path) -> None:
     (directory / "freestanding.c").write_text(_FREESTANDING_C)
     (directory / "hello.go").write_text(_HELLO_GO)
     (directory / "hello.rs").write_text(_HELLO_RS)
+    (directory / "goroutines.go").write_text(_GOROUTINES_GO)
+    (directory / "gopkg").mkdir()
+    (directory / "gopkg" / "sum.go").write_text(_GOPKG_GO)
+    (directory / "gopkg" / "sum_test.go").write_text(_GOPKG_TEST_GO)
 
 
 def rootfs_rows(profiles: list[str] | None = None) -> list[RootfsRow]:

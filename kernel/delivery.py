@@ -118,6 +118,7 @@ def _run_handler(k, cpu, tid, sig, info, act, fault_address=0, esr=None):
         if saved is not None:
             st.saved[tid] = saved
         return False
+    st.delivered += 1
     new = blocked | act.sa_mask
     if not act.sa_flags & sigframe.SA_NODEFER:
         new |= _bit(sig)

@@ -49,6 +49,8 @@ class SignalState:
         self.cond = threading.Condition(self.lock)   # sigsuspend / sigtimedwait waiters
         self.kick = None         # runtime: kick(tid or None, sig): a thread looks soon
         self.leader = 0          # tid whose mask decides whether a process signal is ignored
+        self.delivered = 0       # handler frames built (EMU_BLOCK_STATS signals_delivered)
+        self.from_host = 0       # signals that came from the host (EMU_BLOCK_STATS host_signals)
 
     @property
     def pending(self):
