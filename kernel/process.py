@@ -285,6 +285,8 @@ def _rekey_thread_state(k, old, new):
             table[new] = table.pop(old)
     k.clear_child_tid.pop(old, None)
     k.signals.after_fork(old, new)
+    if getattr(k, "posix_timers", None) is not None:
+        k.posix_timers.after_fork()
 
 
 _CLONE_THREAD_NEEDS = CLONE_VM | CLONE_SIGHAND      # Linux: THREAD needs SIGHAND needs VM

@@ -49,6 +49,7 @@ class SignalState:
         self.cond = threading.Condition(self.lock)   # sigsuspend / sigtimedwait waiters
         self.kick = None         # runtime: kick(tid or None, sig): a thread looks soon
         self.leader = 0          # tid whose mask decides whether a process signal is ignored
+        self.on_dequeue = None   # kernel/timers.py: a timer's overrun count is fixed then
         self.delivered = 0       # handler frames built (EMU_BLOCK_STATS signals_delivered)
         self.from_host = 0       # signals that came from the host (EMU_BLOCK_STATS host_signals)
 
@@ -135,6 +136,8 @@ class SignalState:
                             best = p
                 if best is not None:
                     self.queue.remove(best)
+                    if self.on_dequeue is not None:
+                        self.on_dequeue(best)
                     return best
             return None
 

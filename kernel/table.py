@@ -12,7 +12,8 @@ Does not own: dispatch (core.py).
 """
 from collections import namedtuple
 
-from kernel import delivery, event, fd, fs, futex, info, mm, net, poll, process, signal, time
+from kernel import (delivery, event, fd, fs, futex, info, mm, net, poll, process, signal, time,
+                    timers)
 
 Syscall = namedtuple("Syscall", "nr name handler fmt")
 S = Syscall
@@ -126,11 +127,11 @@ TABLE = [
     # 104  kexec_load              admin
     # 105  init_module             admin
     # 106  delete_module           admin
-    # 107  timer_create            signal
-    # 108  timer_gettime           signal
-    # 109  timer_getoverrun        signal
-    # 110  timer_settime           signal
-    # 111  timer_delete            signal
+    S(107, "timer_create",         timers.sys_timer_create,       "dpp"),
+    S(108, "timer_gettime",        timers.sys_timer_gettime,      "dp"),
+    S(109, "timer_getoverrun",     timers.sys_timer_getoverrun,   "d"),
+    S(110, "timer_settime",        timers.sys_timer_settime,      "dxpp"),
+    S(111, "timer_delete",         timers.sys_timer_delete,       "d"),
     S(112, "clock_settime",        time.sys_clock_settime,        "dp"),
     S(113, "clock_gettime",        time.sys_clock_gettime,        "dp"),
     S(114, "clock_getres",         time.sys_clock_getres,         "dp"),
