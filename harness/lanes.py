@@ -233,6 +233,7 @@ def _steps(name, profile, *argvs, cwd="work", env=(), expect=None, why_expect=""
                      tuple(expect) if expect else None, why_expect)
 
 
+_JAVA = "/usr/lib/jvm/java-17-openjdk-arm64/bin/java"
 _NO_BINFMT = ("written expectation: the program execve()s AArch64 helpers, which qemu-user hands "
               "to the host kernel (fails without binfmt_misc)")
 _CC1 = "/usr/lib/gcc/aarch64-linux-gnu/12/cc1"
@@ -388,6 +389,10 @@ ROOTFS_ROWS: list[RootfsRow] = [
            env=[("GOCACHE", "{work}/gocache"), ("GOPATH", "{work}/gopath"),
                 ("GO111MODULE", "off")],
            expect=[(b"ok  \n", 0)], why_expect=_NO_BINFMT),
+    # java: HotSpot takes SIGSEGV for implicit null checks and safepoint polls, generates its
+    # interpreter and compiled code at run time (stores into code), runs a thread pool
+    _row("java -version", "java", _JAVA, "-version"),
+    _row("java Hello.java (thread pool, NullPointerException)", "java", _JAVA, "Hello.java"),
     # rust
     _row("rustc --version", "rust", "/usr/bin/rustc", "--version"),
     _row("cargo --version", "rust", "/usr/bin/cargo", "--version"),
@@ -490,6 +495,36 @@ func TestParallel(t *testing.T) {
 	}
 }
 """
+_HELLO_JAVA = """\
+import java.util.*;
+import java.util.concurrent.*;
+
+public class Hello {
+    public static void main(String[] args) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<Long>> parts = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            final int k = t;
+            parts.add(pool.submit(() -> {
+                long s = 0;
+                for (int i = 0; i < 200000; i++) s += (long) i * (k + 1) % 7;
+                return s;
+            }));
+        }
+        long total = 0;
+        for (Future<Long> f : parts) total += f.get();
+        pool.shutdown();
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+        int[] a = null;
+        try {
+            System.out.println(a.length);
+        } catch (NullPointerException e) {
+            System.out.println("caught NPE");
+        }
+        System.out.println("hello from java, total " + total);
+    }
+}
+"""
 _HELLO_RS = 'fn main() {\n    let s: u32 = (1..=10).sum();\n    println!("hello from rust {}", s);\n}\n'
 
 
@@ -511,6 +546,7 @@ def write_rootfs_inputs(directory: Path) -> None:
     (directory / "hello.go").write_text(_HELLO_GO)
     (directory / "hello.rs").write_text(_HELLO_RS)
     (directory / "goroutines.go").write_text(_GOROUTINES_GO)
+    (directory / "Hello.java").write_text(_HELLO_JAVA)
     (directory / "gopkg").mkdir()
     (directory / "gopkg" / "sum.go").write_text(_GOPKG_GO)
     (directory / "gopkg" / "sum_test.go").write_text(_GOPKG_TEST_GO)

@@ -60,6 +60,8 @@ PROFILES: dict[str, tuple[list[str], str]] = {
     "node": (["nodejs"], "Node.js"),
     "go": (["golang-go"], "the Go toolchain"),
     "rust": (["rustc", "cargo"], "rustc and cargo"),
+    "java": (["openjdk-17-jdk-headless"], "OpenJDK 17 (java, javac; run from /usr/lib/jvm: "
+                                           "no update-alternatives links)"),
 }
 
 

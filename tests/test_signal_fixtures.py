@@ -21,7 +21,7 @@ from oracle_helpers import assert_same, check_reference
 
 SIGNAL_FIXTURES = oracle.FIXTURES / "signal"
 NAMES = sorted(p.stem for p in SIGNAL_FIXTURES.glob("signal_*.c"))
-EMU_TIMEOUT = 30.0          # a fixture whose handler never ran would block (pause, read)
+EMU_TIMEOUT = 120.0         # a fixture whose handler never ran would block (pause, read)
 
 # fixture -> (environment for the qemu run only, why)
 QEMU_ENV = {
