@@ -131,7 +131,10 @@ class GuestMemory:
     def _code_pages_in(self, first, last):
         if last - first < 64:
             return [p for p in range(first, last + 1) if p in self.code_pages]
-        return [p for p in self.code_pages if first <= p <= last]
+        # Another guest thread's translation may add pages meanwhile: scan a snapshot
+        # (tuple() copies the set in one step under the GIL; iterating the set itself
+        # raised "Set changed size during iteration" when the JVM mmapped while translating).
+        return [p for p in tuple(self.code_pages) if first <= p <= last]
 
     def _drop_code(self, addr, length):
         first = addr >> PAGE_SHIFT

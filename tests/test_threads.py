@@ -92,3 +92,35 @@ def test_clone3_is_enosys_so_glibc_falls_back(aarch64_cc, tmp_path):
     exe = oracle.compile_c(src)
     got = oracle.run_emu([exe], cwd=tmp_path, timeout=60)
     assert got.status == 0 and got.stdout == b"-1 38\n", got.describe()
+
+
+def test_code_page_scan_while_another_thread_marks_code():
+    """The JVM mmapped (GuestMemory._drop_code scanning code_pages) while another guest
+    thread's translation marked pages: "RuntimeError: Set changed size during iteration"
+    escaped as an emu internal error.  Scans now run over a snapshot."""
+    import threading
+    from emu.memory import GuestMemory
+    mem = GuestMemory()
+    stop = threading.Event()
+    errors = []
+
+    def marker():                       # the set keeps changing size, within bounds
+        while not stop.is_set():
+            for page in range(1 << 20, (1 << 20) + 2000):
+                mem.mark_code(page)
+            for page in range(1 << 20, (1 << 20) + 2000):
+                mem.unmark_code(page)
+
+    t = threading.Thread(target=marker)
+    t.start()
+    try:
+        for _ in range(2000):
+            try:
+                mem._code_pages_in(0, 1 << 27)      # a wide range: scans the set itself
+            except RuntimeError as exc:
+                errors.append(exc)
+                break
+    finally:
+        stop.set()
+        t.join()
+    assert not errors, errors
