@@ -172,6 +172,17 @@ class Kernel:
         """A remark the --strace line of the current call ends with (e.g. unknown ioctl)."""
         self._tls.note = text
 
+    def trace_line(self, line):
+        """One --strace line of its own (a signal delivered), with the thread prefix."""
+        try:
+            host = self.threads_host
+            if host is not None and host.threads_created and len(host.threads) > 1:
+                line = f"[pid {self.tid()}] " + line
+            self.strace_file.write(line + "\n")
+            self.strace_file.flush()
+        except (OSError, ValueError):
+            pass
+
     def _trace(self, name, fmt, args, ret):
         try:
             line = strace.format_call(self, name, fmt, args, ret)

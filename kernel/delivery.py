@@ -12,7 +12,7 @@ Does not own: generating signals and the pending queue (kernel/signal.py), the f
 (kernel/sigframe.py), when delivery runs (the runtime's exit loop calls in after every
 syscall that leaves something to do, at exit requests, and on faults), host signals.
 """
-from kernel import abi, sigframe
+from kernel import abi, sigframe, strace
 from kernel.errors import ProcessExit, SyscallError
 from kernel.signal import Pending
 from kernel.uaccess import MASK64
@@ -119,6 +119,8 @@ def _run_handler(k, cpu, tid, sig, info, act, fault_address=0, esr=None):
             st.saved[tid] = saved
         return False
     st.delivered += 1
+    if k.strace:
+        k.trace_line(strace.signal_line(info))
     new = blocked | act.sa_mask
     if not act.sa_flags & sigframe.SA_NODEFER:
         new |= _bit(sig)

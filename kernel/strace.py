@@ -65,9 +65,18 @@ def _arg(k, letter, v, nxt, ret):
     return _ptr(v)
 
 
+# The kernel's internal restart codes, as strace shows them.
+_RESTARTS = {512: "ERESTARTSYS (To be restarted if SA_RESTART is set)",
+             513: "ERESTARTNOINTR (To be restarted)",
+             514: "ERESTARTNOHAND (To be restarted if no handler)",
+             516: "ERESTART_RESTARTBLOCK (Interrupted by signal)"}
+
+
 def result(ret, letter="d"):
     if ret is None:
         return "?"
+    if -ret in _RESTARTS:
+        return "? " + _RESTARTS[-ret]
     if -4096 < ret < 0:
         code = -ret
         name = _errno.errorcode.get(code, str(code))
@@ -81,3 +90,24 @@ def format_call(k, name, fmt, args, ret):
     shown = [_arg(k, c, args[i], args[i + 1] if i + 1 < len(args) else 0, ret)
              for i, c in enumerate(letters)]
     return f"{name}({', '.join(shown)}) = {result(ret, ret_letter or 'd')}"
+
+
+def signal_line(info):
+    """strace's line for a signal delivered to a handler: --- SIGX {si_signo=..., ...} ---"""
+    import signal as _signal
+    from kernel import sigframe
+
+    si = sigframe.Siginfo.from_buffer_copy(bytes(info))
+
+    def name(n):
+        try:
+            return _signal.Signals(n).name
+        except ValueError:
+            return f"SIG{n}" if n < 32 else f"SIGRT_{n - 32}"
+    sig = name(si.si_signo)
+    fields = [f"si_signo={sig}", f"si_code={si.si_code}"]
+    if si.si_signo in (4, 5, 7, 8, 11) and si.si_code > 0:          # faults: the address
+        fields.append(f"si_addr={si.fields.sigfault.addr:#x}")
+    else:
+        fields += [f"si_pid={si.fields.kill.pid}", f"si_uid={si.fields.kill.uid}"]
+    return f"--- {sig} {{{', '.join(fields)}}} ---"

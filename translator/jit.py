@@ -556,6 +556,6 @@ class Translator:
         out["dispatch_lookups"] = self.retired["dispatch_lookups"] + sum(c.n_lookups for c in cpus)
         out["insns_executed"] = self.retired["insns_executed"] + sum(c.n_insns for c in cpus)
         out["stop_the_world"] = self.world.stats["stop_the_world"]
-        out["code_pages"] = sum(1 for s in self.page_blocks.values() if s)
+        out["code_pages"] = sum(1 for s in list(self.page_blocks.values()) if s)
         out["regions_live"] = len(set(self.blocks.values()))
         return out
