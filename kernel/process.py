@@ -400,15 +400,16 @@ _WAIT_OPTIONS = 0x1 | 0x2 | 0x4 | 0x8 | 0x01000000 | 0x20000000 | 0x40000000 | 0
 _SYS_WAITID_HOST = 247                      # x86-64
 
 
-def _retrying(call):
-    """A host wait call, repeated while the host interrupts it (EINTR); its result, or
-    SyscallError with its errno."""
+def _retrying(k, call):
+    """A host wait call, repeated while the host interrupts it (EINTR) with no guest signal
+    to deliver; its result, or SyscallError with its errno (EINTR: a signal for this thread
+    is pending, which delivery turns into a restart or -EINTR)."""
     while True:
         got = call()
         err = ctypes.get_errno()
         if got >= 0:
             return got
-        if err != abi.EINTR:
+        if err != abi.EINTR or k.signals.deliverable(k.tid()):
             raise SyscallError(err)
 
 
@@ -422,7 +423,7 @@ def sys_wait4(k, pid, wstatus, options, rusage):
         k.mem.check(rusage, 144, write=True)
     status = ctypes.c_int(0)
     ru = ctypes.create_string_buffer(144)
-    got = _retrying(lambda: _libc.wait4(s32(pid), ctypes.byref(status),
+    got = _retrying(k, lambda: _libc.wait4(s32(pid), ctypes.byref(status),
                                         ctypes.c_int(s32(options)), ru))
     if got > 0:
         if wstatus:
@@ -440,9 +441,9 @@ def sys_waitid(k, idtype, id_, infop, options, rusage):
         k.mem.check(rusage, 144, write=True)
     info = ctypes.create_string_buffer(128)
     ru = ctypes.create_string_buffer(144)
-    got = _retrying(lambda: _libc.syscall(ctypes.c_long(_SYS_WAITID_HOST), ctypes.c_long(s32(idtype)),
-                                          ctypes.c_long(s32(id_)), info,
-                                          ctypes.c_long(s32(options)), ru))
+    got = _retrying(k, lambda: _libc.syscall(ctypes.c_long(_SYS_WAITID_HOST),
+                                             ctypes.c_long(s32(idtype)), ctypes.c_long(s32(id_)),
+                                             info, ctypes.c_long(s32(options)), ru))
     if infop:
         k.mem.write(infop, info.raw)
     if rusage:
