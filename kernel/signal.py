@@ -11,6 +11,7 @@ Does not own: delivery (kernel/delivery.py: which pending signal runs, the frame
 actions, syscall restarts), the frame layout (kernel/sigframe.py), host signals
 (emu/hostsignals.py).
 """
+import ctypes
 import os
 import signal as _host_signal
 import threading
@@ -154,8 +155,31 @@ HOST_MIRRORED = (abi.SIGHUP, abi.SIGINT, abi.SIGQUIT, abi.SIGUSR1, abi.SIGUSR2, 
                  abi.SIGIO, abi.SIGPWR)
 
 
-def mirror_to_host(sig, handler):
+class _HostSigaction(ctypes.Structure):
+    """glibc's x86-64 struct sigaction (for libc's sigaction: callable from any thread)."""
+    _fields_ = [("handler", ctypes.c_void_p), ("mask", ctypes.c_ulong * 16),
+                ("flags", ctypes.c_int), ("restorer", ctypes.c_void_p)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_HOST_SA_NOCLDWAIT = 2
+
+
+def _mirror_sigchld(handler, flags):
+    """SIGCHLD on the host: SIG_IGN or SA_NOCLDWAIT make the host reap exited children
+    itself (no zombies; wait returns ECHILD), as Linux does for the guest.  The handler
+    stays SIG_DFL otherwise: the watcher takes the (blocked) signal."""
+    act = _HostSigaction()
+    act.handler = 1 if handler == abi.SIG_IGN else 0
+    act.flags = _HOST_SA_NOCLDWAIT if flags & _HOST_SA_NOCLDWAIT else 0
+    _libc.sigaction(abi.SIGCHLD, ctypes.byref(act), None)
+
+
+def mirror_to_host(sig, handler, flags=0):
     """Give the host process the guest's disposition for an asynchronous signal."""
+    if sig == abi.SIGCHLD:
+        _mirror_sigchld(handler, flags)
+        return
     if sig not in HOST_MIRRORED or threading.current_thread() is not threading.main_thread():
         return
     ignore = handler == abi.SIG_IGN or sig in (abi.SIGPIPE, abi.SIGXFSZ)
@@ -213,7 +237,7 @@ def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
         if new is not None:
             new.sa_mask &= ~_UNBLOCKABLE
             st.actions[sig] = new
-            mirror_to_host(sig, new.sa_handler)
+            mirror_to_host(sig, new.sa_handler, new.sa_flags)
             # Linux discards pending signals that the new action ignores (in every thread).
             h = new.sa_handler
             if h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE):

@@ -33,6 +33,10 @@ QEMU_ENV = {
 }
 # fixture -> (why, [(text qemu prints, text Linux prints)])
 QEMU_WRONG = {
+    "signal_nocldwait": (
+        "qemu-aarch64 7.2 does not pass SA_NOCLDWAIT to the host: the child stays a zombie and "
+        "waitpid reaps it; Linux reaps it itself (waitpid -1/ECHILD)",
+        [(b"SA_NOCLDWAIT: waitpid the child errno Success", b"SA_NOCLDWAIT: waitpid -1 errno ECHILD")]),
     "signal_sigill": (
         "qemu-aarch64 7.2 reports every undefined instruction as ILL_ILLOPN (2); Linux's "
         "do_el0_undef sends ILL_ILLOPC (1)",
