@@ -57,11 +57,18 @@ def sys_gettimeofday(k, tv, tz):
 
 
 def _host_sleep(k, clk, flags, ns, rem):
-    """The host's clock_nanosleep (GIL released); EINTR leaves the rest in *rem."""
+    """The host's clock_nanosleep (GIL released); EINTR leaves the rest in *rem.  An
+    interruption with no guest signal to deliver (a kick meant for another thread) sleeps on
+    for the time left, as Linux's restart_syscall would."""
     req = _ts(ns)
     left = abi.Timespec()
-    err = _libc.clock_nanosleep(clk, flags & abi.TIMER_ABSTIME, ctypes.byref(req),
-                                ctypes.byref(left))
+    while True:
+        err = _libc.clock_nanosleep(clk, flags & abi.TIMER_ABSTIME, ctypes.byref(req),
+                                    ctypes.byref(left))
+        if err != abi.EINTR or k.signals.deliverable(k.tid()):
+            break
+        if not flags & abi.TIMER_ABSTIME:
+            req = abi.Timespec(left.tv_sec, left.tv_nsec)
     if err:                        # returns the error number, errno is not set
         if err == abi.EINTR and rem and not flags & abi.TIMER_ABSTIME:
             write_struct(k.mem, rem, left)
