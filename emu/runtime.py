@@ -487,26 +487,27 @@ _libc.signal.restype = ctypes.c_void_p
 _libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
 
 
+_SYS_RT_SIGACTION, _SYS_RT_SIGPROCMASK, _SYS_TGKILL = 13, 14, 234     # x86-64
+_libc.syscall.restype = ctypes.c_long
+
+
 def die_of_signal(sig):
     """Terminate this host process with `sig`, like the guest was (no core).  Works
-    from any thread: the signal is sent to the calling thread, whose default action
-    ends the whole process."""
+    from any thread and for every signal number, glibc's own 32 and 33 included: the
+    default action is restored, the signal unblocked and sent to the calling thread with
+    raw syscalls (glibc's wrappers refuse 32 and 33)."""
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ValueError, OSError):
         pass
     _flush_std()
-    try:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(sig, signal.SIG_DFL)
-        else:                               # Python refuses signal.signal off the main thread
-            _libc.signal(sig, 0)            # SIG_DFL
-    except (OSError, ValueError):           # SIGKILL/SIGSTOP cannot be caught anyway
-        pass
-    try:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
-        signal.pthread_kill(threading.get_ident(), sig)
-        time.sleep(0.1)                     # a stop signal or an odd host: fall through
-    except (OSError, ValueError):
-        pass
+    dfl = (ctypes.c_ulong * 4)()                    # handler SIG_DFL, flags, restorer, mask
+    _libc.syscall(ctypes.c_long(_SYS_RT_SIGACTION), ctypes.c_long(sig), ctypes.byref(dfl),
+                  None, ctypes.c_long(8))
+    bit = ctypes.c_ulong(1 << (sig - 1))
+    _libc.syscall(ctypes.c_long(_SYS_RT_SIGPROCMASK), ctypes.c_long(signal.SIG_UNBLOCK),
+                  ctypes.byref(bit), None, ctypes.c_long(8))
+    _libc.syscall(ctypes.c_long(_SYS_TGKILL), ctypes.c_long(os.getpid()),
+                  ctypes.c_long(threading.get_native_id()), ctypes.c_long(sig))
+    time.sleep(0.1)                                 # a stop signal or an odd host: fall through
     os._exit(128 + sig)

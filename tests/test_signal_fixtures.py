@@ -33,6 +33,9 @@ QEMU_ENV = {
 }
 # fixture -> (why, [(text qemu prints, text Linux prints)])
 QEMU_WRONG = {
+    "signal_selfkill": (
+        "qemu-aarch64 7.2 keeps signal 64 for itself: a guest's kill(self, 64) does nothing",
+        [(b"signal 64: killed by 0, exit 0", b"signal 64: killed by 64, exit -1")]),
     "signal_nocldwait": (
         "qemu-aarch64 7.2 does not pass SA_NOCLDWAIT to the host: the child stays a zombie and "
         "waitpid reaps it; Linux reaps it itself (waitpid -1/ECHILD)",
