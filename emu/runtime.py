@@ -33,6 +33,7 @@ from emu import hostsignals
 from kernel import Kernel, ProcessExit, abi, delivery, sigframe
 from kernel.vma import AddressSpace
 from translator.codecache import default_dir
+from translator.compiler import CodeMemoryExhausted
 from translator.jit import Translator
 
 _FAULT_SIGNALS = {
@@ -168,6 +169,8 @@ class GuestThread:
             proc.thread_exit(self, e.status)
         except GuestKilled as e:
             proc.end_process(128 + e.sig, e.sig)
+        except CodeMemoryExhausted as e:
+            proc.emu_limit(str(e))
         except BaseException:                    # emu's own bug: say so, end the process
             proc.internal_error()
 
@@ -253,6 +256,8 @@ class Process:
             return self.end_process(e.status, 0)
         except GuestKilled as e:
             return self.end_process(128 + e.sig, e.sig)
+        except CodeMemoryExhausted as e:
+            self.emu_limit(str(e))
 
     # -- threads ------------------------------------------------------------------------
     def spawn_thread(self, parent_cpu, newsp, tls, settls, before_start):
@@ -402,6 +407,18 @@ class Process:
             _flush_std()
             os._exit(status)
         return status
+
+    def emu_limit(self, msg):
+        """One of emu's own limits was reached: one `emu:` line, files the guest wrote
+        completed, exit status 1 (from any thread)."""
+        self._ending.acquire()
+        try:
+            self.kernel.finish()
+        except Exception:                       # noqa: BLE001 -- the line must still come out
+            pass
+        sys.stderr.write(f"emu: {msg}\n")
+        _flush_std()
+        os._exit(1)
 
     def internal_error(self):
         """A Python exception escaped a guest thread: emu's own bug."""

@@ -37,6 +37,40 @@ TIERS = {
 }
 
 
+class CodeMemoryExhausted(RuntimeError):
+    """Loading more compiled code would pass the host's limit on memory mappings: MCJIT maps
+    two or three host regions per object (code, data), and at vm.max_map_count LLVM
+    aborts the whole process ("Unable to allocate section memory").  Raised before that."""
+
+
+_MAPS_CHECK_EVERY = 256             # loads between two counts of /proc/self/maps
+_MAPS_MARGIN = 4096                 # mappings kept free for everything else in the process
+
+
+def _max_map_count():
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 65530
+
+
+def _maps_in_use():
+    try:
+        fd = os.open("/proc/self/maps", os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        n = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return n
+            n += chunk.count(b"\n")
+    finally:
+        os.close(fd)
+
+
 class Compiler:
     """Compiles llvmlite.ir modules into the process's native code.  One
     MCJIT engine per tier (the engine fixes the codegen level)."""
@@ -62,6 +96,7 @@ class Compiler:
             getattr(self.fpm, p)()
         self.seconds = 0.0
         self.count = 0
+        self.loads = 0
         self.triple = llvm.get_process_triple()
 
     def new_module(self, name):
@@ -86,7 +121,17 @@ class Compiler:
         return self.tm.emit_object(mod)
 
     def load_object(self, obj, function_names=(), global_names=()):
-        """Load compiled object code; returns ({fn: addr}, {global: addr})."""
+        """Load compiled object code; returns ({fn: addr}, {global: addr}).  Raises
+        CodeMemoryExhausted instead of letting LLVM abort at the host's mapping limit."""
+        self.loads += 1
+        if self.loads % _MAPS_CHECK_EVERY == 0:
+            limit = _max_map_count()
+            used = _maps_in_use()
+            if used > limit - _MAPS_MARGIN:
+                raise CodeMemoryExhausted(
+                    f"translated code needs more host memory mappings than vm.max_map_count "
+                    f"allows ({used} in use of {limit}, {self.loads} objects loaded); raise "
+                    f"it, e.g. `sysctl -w vm.max_map_count=1048576`")
         self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self.engine.finalize_object()
         fns = {n: self.engine.get_function_address(n) for n in function_names}
