@@ -28,3 +28,14 @@ def test_run_py_with_emu(qemu, aarch64_cc, native_cc, tmp_path):
     table = out.read_text()
     assert "| emu | 1 |" in table and "| qemu | 2 |" in table
     assert proc.returncode == 0, table
+
+
+def test_signal_bench_same_on_emu_qemu_and_native(qemu, aarch64_cc, native_cc, tmp_path):
+    """benchmarks/signals.py compares engines on signal_bench.c's counts: they must agree."""
+    src = BENCH / "signal_bench.c"
+    a64, nat = oracle.compile_c(src, "aarch64"), oracle.compile_c(src, "native")
+    runs = {"qemu": oracle.run_qemu([a64, 300]), "native": oracle.run_native([nat, 300]),
+            "emu": oracle.run_emu([a64, 300], cwd=tmp_path, timeout=120)}
+    for name, r in runs.items():
+        assert r.status == 0, f"{name}: {r.describe()}"
+        assert r.stdout == b"self: 300\nto a computing thread: 300\n", (name, r.stdout)
