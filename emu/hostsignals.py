@@ -18,12 +18,12 @@ import signal
 import threading
 
 from kernel import abi, sigframe
+from kernel.signal import HOST_MIRRORED
 
 KICK = signal.SIGRTMAX              # emu's own; guest signal 64 is never a host one
-WATCHED = frozenset({
-    abi.SIGHUP, abi.SIGINT, abi.SIGQUIT, abi.SIGUSR1, abi.SIGUSR2, abi.SIGALRM, abi.SIGTERM,
-    abi.SIGCHLD, abi.SIGTSTP, abi.SIGTTIN, abi.SIGTTOU, abi.SIGCONT, abi.SIGXCPU,
-    abi.SIGVTALRM, abi.SIGPROF, abi.SIGWINCH, abi.SIGURG, abi.SIGIO, abi.SIGPWR})
+# The asynchronous signals whose host disposition follows the guest's, but SIGPIPE and SIGXFSZ
+# (emu raises those itself), and SIGCONT (sent by whoever resumes a stopped process).
+WATCHED = (frozenset(HOST_MIRRORED) - {abi.SIGPIPE, abi.SIGXFSZ}) | {abi.SIGCONT}
 
 
 def _noop(sig, frame):

@@ -125,17 +125,12 @@ class GuestThread:
         cpu, k = self.cpu, self.proc.kernel
         sig = _FAULT_SIGNALS.get(reason, signal.SIGSEGV)
         fault_address, esr = 0, None
-        if reason in (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE):
+        if reason in (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE, ExitReason.FAULT_EXEC):
             mapped = k.space.find(info) is not None
             code = sigframe.SEGV_ACCERR if mapped else sigframe.SEGV_MAPERR
             fsc = (sigframe.FSC_PERMISSION if mapped else sigframe.FSC_TRANSLATION) + 3
-            esr = sigframe.esr_data_abort(reason == ExitReason.FAULT_WRITE, fsc)
-            addr = fault_address = info
-        elif reason == ExitReason.FAULT_EXEC:
-            mapped = k.space.find(info) is not None
-            code = sigframe.SEGV_ACCERR if mapped else sigframe.SEGV_MAPERR
-            fsc = (sigframe.FSC_PERMISSION if mapped else sigframe.FSC_TRANSLATION) + 3
-            esr = sigframe.esr_instruction_abort(fsc)
+            esr = (sigframe.esr_instruction_abort(fsc) if reason == ExitReason.FAULT_EXEC
+                   else sigframe.esr_data_abort(reason == ExitReason.FAULT_WRITE, fsc))
             addr = fault_address = info
         elif reason == ExitReason.ALIGN:
             code = sigframe.BUS_ADRALN
@@ -500,8 +495,6 @@ def _flush_std():
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.signal.restype = ctypes.c_void_p
-_libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
 
 
 _SYS_RT_SIGACTION, _SYS_RT_SIGPROCMASK, _SYS_TGKILL = 13, 14, 234     # x86-64

@@ -173,7 +173,8 @@ class Kernel:
         self._tls.note = text
 
     def trace_line(self, line):
-        """One --strace line of its own (a signal delivered), with the thread prefix."""
+        """Write one --strace line (a call's, or a signal delivered) with the thread prefix
+        strace -f gives once there is more than one thread."""
         try:
             host = self.threads_host
             if host is not None and host.threads_created and len(host.threads) > 1:
@@ -181,20 +182,16 @@ class Kernel:
             self.strace_file.write(line + "\n")
             self.strace_file.flush()
         except (OSError, ValueError):
-            pass
+            pass                # the trace must never break the guest
 
     def _trace(self, name, fmt, args, ret):
         try:
             line = strace.format_call(self, name, fmt, args, ret)
-            host = self.threads_host
-            if host is not None and host.threads_created and len(host.threads) > 1:
-                line = f"[pid {self.tid()}] " + line     # as strace -f
-            note = getattr(self._tls, "note", None)
-            if note:
-                line += f" <{note}>"
-            elif name.startswith("syscall_"):
-                line += " <unknown syscall>"
-            self.strace_file.write(line + "\n")
-            self.strace_file.flush()
         except (OSError, ValueError):
-            pass                # the trace must never break the guest
+            return
+        note = getattr(self._tls, "note", None)
+        if note:
+            line += f" <{note}>"
+        elif name.startswith("syscall_"):
+            line += " <unknown syscall>"
+        self.trace_line(line)

@@ -14,7 +14,7 @@ syscall that leaves something to do, at exit requests, and on faults), host sign
 """
 from kernel import abi, sigframe, strace
 from kernel.errors import ProcessExit, SyscallError
-from kernel.signal import Pending
+from kernel.signal import Pending, set_altstack
 from kernel.uaccess import MASK64
 from kernel.vma import STACK_TOP
 
@@ -138,9 +138,16 @@ def _force_sigsegv(k, tid, sig):
     st = k.signals
     if sig == abi.SIGSEGV or st.handler(abi.SIGSEGV) in (abi.SIG_DFL, abi.SIG_IGN):
         _die(k, abi.SIGSEGV)
-    st.masks[tid] = st.masks.get(tid, 0) & ~_bit(abi.SIGSEGV)
-    st.queue.insert(0, Pending(
-        abi.SIGSEGV, bytes(sigframe.siginfo_kernel(abi.SIGSEGV)), tid))
+    _force(st, tid, abi.SIGSEGV, sigframe.siginfo_kernel(abi.SIGSEGV))
+
+
+def _force(st, tid, sig, info):
+    """Linux's force_sig_info: `sig` unblocked on thread tid, an ignoring SIG_IGN reset to
+    the default, and the signal queued first for that thread.  Caller holds st.lock."""
+    st.masks[tid] = st.masks.get(tid, 0) & ~_bit(sig)
+    if st.handler(sig) == abi.SIG_IGN:
+        st.actions[sig] = abi.KSigaction(abi.SIG_DFL, 0, 0, 0)
+    st.queue.insert(0, Pending(sig, bytes(info), tid))
 
 
 def deliver(k, cpu, ret=None, orig_x0=0):
@@ -209,22 +216,14 @@ def sys_rt_sigreturn(k):
         with st.lock:
             if bad.mask is not None:
                 st.masks[tid] = bad.mask & ~_UNBLOCKABLE
-            st.masks[tid] = st.masks.get(tid, 0) & ~_bit(abi.SIGSEGV)
-            if st.handler(abi.SIGSEGV) == abi.SIG_IGN:
-                st.actions[abi.SIGSEGV] = abi.KSigaction(abi.SIG_DFL, 0, 0, 0)
             code = sigframe.SEGV_ACCERR if k.space.find(bad.addr) else sigframe.SEGV_MAPERR
-            st.queue.insert(0, Pending(
-                abi.SIGSEGV, bytes(sigframe.siginfo_fault(abi.SIGSEGV, code, bad.addr)), tid))
+            _force(st, tid, abi.SIGSEGV, sigframe.siginfo_fault(abi.SIGSEGV, code, bad.addr))
         return KEEP_REGISTERS
     with st.lock:
         st.masks[tid] = mask & ~_UNBLOCKABLE
         st.saved.pop(tid, None)
-        cur = st.altstacks.get(tid)
-        flags = stack.ss_flags & ~abi.SS_AUTODISARM
-        if not sigframe.on_altstack(cur, cpu.sp) and flags in (0, abi.SS_DISABLE, abi.SS_ONSTACK):
-            if flags == abi.SS_DISABLE:
-                st.altstacks[tid] = abi.StackT(0, abi.SS_DISABLE, 0)
-            elif stack.ss_size >= abi.MINSIGSTKSZ:
-                stack.ss_flags &= ~abi.SS_ONSTACK
-                st.altstacks[tid] = stack
+        try:                                    # as sigaltstack(&uc_stack, NULL), errors ignored
+            set_altstack(st, tid, stack, cpu.sp)
+        except SyscallError:
+            pass
     return KEEP_REGISTERS

@@ -18,7 +18,8 @@ import threading
 import time as _time
 
 from kernel import abi, sigframe
-from kernel.errors import ProcessExit, SyscallError
+from kernel import time as _ktime
+from kernel.errors import SyscallError
 from kernel.status import partial
 from kernel.uaccess import read_struct, s32, write_struct
 
@@ -86,14 +87,17 @@ class SignalState:
         act = self.actions.get(sig)
         return act.sa_handler if act is not None else abi.SIG_DFL
 
-    def ignored(self, sig, tid=None):
-        """Linux's sig_ignored: SIG_IGN, or a default action of "ignore" — unless the
-        target thread (the leader for a process signal) blocks it, so that sigwait and a
-        later unblock can still see it."""
-        if sig in (abi.SIGKILL, abi.SIGSTOP):
-            return False
+    def ignoring(self, sig):
+        """Does the action for `sig` ignore it (SIG_IGN, or SIG_DFL whose default is to
+        ignore)?"""
         h = self.handler(sig)
-        if not (h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE)):
+        return h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE)
+
+    def ignored(self, sig, tid=None):
+        """Linux's sig_ignored: the action ignores it — unless the target thread (the
+        leader for a process signal) blocks it, so that sigwait and a later unblock can
+        still see it."""
+        if sig in (abi.SIGKILL, abi.SIGSTOP) or not self.ignoring(sig):
             return False
         return not self.masks.get(tid if tid is not None else self.leader, 0) & _bit(sig)
 
@@ -239,8 +243,7 @@ def sys_rt_sigaction(k, sig, act, oact, sigsetsize):
             st.actions[sig] = new
             mirror_to_host(sig, new.sa_handler, new.sa_flags)
             # Linux discards pending signals that the new action ignores (in every thread).
-            h = new.sa_handler
-            if h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE):
+            if st.ignoring(sig):
                 st.queue = [p for p in st.queue if p.sig != sig]
     return 0
 
@@ -294,18 +297,25 @@ def sys_sigaltstack(k, ss, old_ss):
                 (cur.ss_flags & abi.SS_AUTODISARM if cur is not None else 0)
             write_struct(k.mem, old_ss, out)
         if new is not None:
-            if sigframe.on_altstack(cur, sp):
-                raise SyscallError(abi.EPERM)
-            flags = new.ss_flags & ~abi.SS_AUTODISARM
-            if flags not in (0, abi.SS_DISABLE, abi.SS_ONSTACK):
-                raise SyscallError(abi.EINVAL)
-            if flags == abi.SS_DISABLE:
-                new = abi.StackT(0, abi.SS_DISABLE, 0)
-            elif new.ss_size < abi.MINSIGSTKSZ:
-                raise SyscallError(abi.ENOMEM)
-            new.ss_flags &= ~abi.SS_ONSTACK
-            st.altstacks[tid] = new
+            set_altstack(st, tid, new, sp)
     return 0
+
+
+def set_altstack(st, tid, new, sp):
+    """sigaltstack's rules for installing `new` (a StackT) as thread tid's alternate stack
+    while its SP is `sp`; SyscallError EPERM/EINVAL/ENOMEM as Linux.  rt_sigreturn applies
+    the frame's uc_stack through it too, ignoring the errors.  Caller holds st.lock."""
+    if sigframe.on_altstack(st.altstacks.get(tid), sp):
+        raise SyscallError(abi.EPERM)
+    flags = new.ss_flags & ~abi.SS_AUTODISARM
+    if flags not in (0, abi.SS_DISABLE, abi.SS_ONSTACK):
+        raise SyscallError(abi.EINVAL)
+    if flags == abi.SS_DISABLE:
+        new = abi.StackT(0, abi.SS_DISABLE, 0)
+    elif new.ss_size < abi.MINSIGSTKSZ:
+        raise SyscallError(abi.ENOMEM)
+    new.ss_flags &= ~abi.SS_ONSTACK
+    st.altstacks[tid] = new
 
 
 def adopt_exec_state(k, mask, ignored, pending):
@@ -339,12 +349,7 @@ def discard_ignored(k):
         mask = st.masks.get(tid, 0)
         st.queue = [p for p in st.queue
                     if (p.tid is not None and p.tid != tid) or mask & _bit(p.sig)
-                    or not _ignoring(st, p.sig)]
-
-
-def _ignoring(st, sig):
-    h = st.handler(sig)
-    return h == abi.SIG_IGN or (h == abi.SIG_DFL and sig in abi.SIG_DEFAULT_IGNORE)
+                    or not st.ignoring(p.sig)]
 
 
 def interrupted_with_mask(k, old):
@@ -468,12 +473,7 @@ def sys_rt_sigtimedwait(k, uthese, uinfo, uts, sigsetsize):
     if sigsetsize != abi.SIGSET_SIZE:
         raise SyscallError(abi.EINVAL)
     these = k.mem.read_u64(uthese) & ~_UNBLOCKABLE
-    timeout = None
-    if uts:
-        ts = read_struct(k.mem, uts, abi.Timespec)
-        if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < 1_000_000_000:
-            raise SyscallError(abi.EINVAL)
-        timeout = ts.tv_sec + ts.tv_nsec / 1e9
+    timeout = _ktime.read_ts(k, uts) / 1e9 if uts else None
     st, tid = k.signals, k.tid()
     # Signals of the set are taken whatever the mask; others interrupt if deliverable.
     take = lambda: st.take(tid, mask=0, only=these)       # noqa: E731

@@ -27,7 +27,8 @@ def _ts(ns):
     return abi.Timespec(ns // _NS, ns % _NS)
 
 
-def _read_ts(k, addr):
+def read_ts(k, addr):
+    """A guest timespec in nanoseconds; EINVAL when it is not a valid one."""
     ts = read_struct(k.mem, addr, abi.Timespec)
     if ts.tv_sec < 0 or not 0 <= ts.tv_nsec < _NS:
         raise SyscallError(abi.EINVAL)
@@ -77,17 +78,17 @@ def _host_sleep(k, clk, flags, ns, rem):
 
 
 def sys_nanosleep(k, req, rem):
-    return _host_sleep(k, abi.CLOCK_MONOTONIC, 0, _read_ts(k, req), rem)
+    return _host_sleep(k, abi.CLOCK_MONOTONIC, 0, read_ts(k, req), rem)
 
 
 def sys_clock_nanosleep(k, clk, flags, req, rem):
     # The host checks the clock id (its answer, e.g. EINVAL for the thread CPU clock).
-    return _host_sleep(k, s32(clk), flags, _read_ts(k, req), rem)
+    return _host_sleep(k, s32(clk), flags, read_ts(k, req), rem)
 
 
 @partial("EPERM: the host's clock is not the guest's to set")
 def sys_clock_settime(k, clk, tp):
-    _read_ts(k, tp)
+    read_ts(k, tp)
     _time.clock_getres(s32(clk))           # EINVAL for a bad clock
     raise SyscallError(abi.EPERM)          # setting the host's clock is not the guest's
 
