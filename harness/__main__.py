@@ -9,6 +9,8 @@
   python -m harness syscall-ledger [--check]   regenerate (or check) SYSCALL_LEDGER.md
   python -m harness risu [--streams N] [--seed S]   random instruction streams vs Unicorn
   python -m harness rootfs build DIR --profile NAME...   arm64 Debian rootfs (see harness/rootfs.py)
+  python -m harness fuzz instructions|syscalls|faults [--count N] [--seed S]   the robustness
+                                               campaign (harness/fuzz_insn.py, harness/fuzz_sys.py)
 Exit status: 0 on success; 1 when a lane has a failing or unsupported row or a fetch/build
 fails; 2 on bad usage.
 """
@@ -123,8 +125,23 @@ def main(argv=None) -> int:
     p = sub.add_parser("rootfs", help="build an arm64 Debian bookworm rootfs from profiles")
     rootfs.add_arguments(p)
     p.set_defaults(fn=lambda a: rootfs.main(a, "python -m harness rootfs"))
+    p = sub.add_parser("fuzz", help="robustness campaign: random instructions, syscalls, faults")
+    p.add_argument("kind", choices=sorted(FUZZ_KINDS))
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of that campaign (--help)")
+    p.set_defaults(fn=_cmd_fuzz)
     args = parser.parse_args(argv)
     return args.fn(args)
+
+
+# campaign -> module whose cli(argv, prog) -> exit status runs it
+FUZZ_KINDS = {"instructions": "harness.fuzz_insn", "syscalls": "harness.fuzz_sys",
+              "faults": "harness.fuzz_sys"}
+
+
+def _cmd_fuzz(args) -> int:
+    import importlib
+    mod = importlib.import_module(FUZZ_KINDS[args.kind])
+    return mod.cli(args.kind, args.rest, f"python -m harness fuzz {args.kind}")
 
 
 if __name__ == "__main__":
