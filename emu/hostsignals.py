@@ -13,12 +13,11 @@ SIGPIPE and SIGXFSZ are not watched: the kernel layer raises those itself, from 
 Does not own: guest dispositions, masks and the queue (kernel/signal.py), delivery
 (kernel/delivery.py), which thread is kicked (the runtime).
 """
-import os
 import signal
 import threading
 
 from kernel import abi, sigframe
-from kernel.signal import HOST_MIRRORED
+from kernel.signal import HOST_MIRRORED, stop_self
 
 KICK = signal.SIGRTMAX              # emu's own; guest signal 64 is never a host one
 # The asynchronous signals whose host disposition follows the guest's, but SIGPIPE and SIGXFSZ
@@ -90,6 +89,6 @@ def kick_thread(ident):
         pass
 
 
-def stop_process():
+def stop_process(sig):
     """A default "stop" action (SIGTSTP, SIGTTIN, SIGTTOU): stop the whole host process."""
-    os.kill(os.getpid(), signal.SIGSTOP)
+    stop_self(sig)

@@ -340,7 +340,7 @@ class Process:
             if sig in abi.SIG_DEFAULT_IGNORE:
                 return
             if sig in abi.SIG_DEFAULT_STOP:
-                hostsignals.stop_process()
+                hostsignals.stop_process(sig)
                 return
             self.end_process(128 + sig, sig)        # as Linux would: at once
         st.from_host += 1

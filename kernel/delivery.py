@@ -14,7 +14,7 @@ syscall that leaves something to do, at exit requests, and on faults), host sign
 """
 from kernel import abi, sigframe, strace
 from kernel.errors import ProcessExit, SyscallError
-from kernel.signal import Pending, set_altstack
+from kernel.signal import Pending, set_altstack, stop_self
 from kernel.uaccess import MASK64
 from kernel.vma import STACK_TOP
 
@@ -159,6 +159,7 @@ def deliver(k, cpu, ret=None, orig_x0=0):
     st = k.signals
     tid = cpu.tid or k.tid()
     restart = ret if ret is not None and ret < 0 and -ret in RESTARTS else None
+    stops = []
     with st.lock:
         while True:
             p = st.take(tid)
@@ -170,8 +171,10 @@ def deliver(k, cpu, ret=None, orig_x0=0):
             if handler == abi.SIG_IGN:
                 continue
             if handler == abi.SIG_DFL:
+                if sig in abi.SIG_DEFAULT_STOP:
+                    stops.append(sig)           # once the lock is free: others need it
                 if sig in abi.SIG_DEFAULT_IGNORE or sig in abi.SIG_DEFAULT_STOP:
-                    continue                    # stopping is not modelled
+                    continue
                 _die(k, sig)
             if restart is not None:
                 _restart(cpu, restart, act.sa_flags, orig_x0, True)
@@ -181,6 +184,8 @@ def deliver(k, cpu, ret=None, orig_x0=0):
         saved = st.saved.pop(tid, None)
         if saved is not None:                   # no handler ran: the old mask comes back
             st.masks[tid] = saved
+    for sig in stops:
+        stop_self(sig)                          # returns when the process is continued
     if restart is not None:
         _restart(cpu, restart, 0, orig_x0, False)
 

@@ -9,6 +9,7 @@ getpriority/setpriority, getcpu).
 Does not own: HWCAP bits (cpuinfo.py).
 """
 import ctypes
+import functools
 import os
 import resource
 
@@ -301,12 +302,27 @@ def sys_sched_rr_get_interval(k, pid, tp):
     return 0
 
 
+_HOST_NR_SCHED_SETAFFINITY = 203
+
+
+@functools.cache
+def _cpumask_size():
+    """The host kernel's cpumask_size(): what sched_getaffinity copies out of a big buffer."""
+    buf = ctypes.create_string_buffer(1 << 16)
+    n = _libc.syscall(ctypes.c_long(_HOST_NR_SCHED_GETAFFINITY), ctypes.c_int(0),
+                      ctypes.c_size_t(len(buf)), buf)
+    return n if n > 0 else 1 << 16
+
+
 def sys_sched_setaffinity(k, pid, size, mask):
-    bits = int.from_bytes(k.mem.read(mask, size), "little")
-    cpus = {i for i in range(size * 8) if bits >> i & 1}
-    if not cpus:
-        raise SyscallError(abi.EINVAL)
-    os.sched_setaffinity(s32(pid), cpus)
+    """The guest's mask handed to the host call as bytes, of which Linux reads only
+    cpumask_size(): linear whatever the length (a set of CPU numbers built bit by bit was
+    quadratic: a 256 KiB mask took 38 s)."""
+    raw = k.mem.read(mask, min(size, _cpumask_size()))
+    n = _libc.syscall(ctypes.c_long(_HOST_NR_SCHED_SETAFFINITY), ctypes.c_int(s32(pid)),
+                      ctypes.c_size_t(len(raw)), ctypes.c_char_p(raw))
+    if n < 0:
+        raise SyscallError(ctypes.get_errno())
     return 0
 
 

@@ -108,6 +108,9 @@ class SignalState:
         and kicks the target so it delivers soon.  Returns True if queued."""
         info = bytes(info)
         with self.lock:
+            if sig == abi.SIGCONT or sig in abi.SIG_DEFAULT_STOP:     # prepare_signal
+                cancels = abi.SIG_DEFAULT_STOP if sig == abi.SIGCONT else {abi.SIGCONT}
+                self.queue = [p for p in self.queue if p.sig not in cancels]
             if self.ignored(sig, tid):
                 return False
             if sig < abi.SIGRTMIN and any(p.sig == sig and p.tid == tid for p in self.queue):
@@ -218,6 +221,19 @@ def inherited_from_host():
         blocked = ()
     mask = sum(_bit(int(s)) for s in blocked) & ~_UNBLOCKABLE
     return mask, ignored
+
+
+def stop_self(sig):
+    """A default "stop" action: the whole host process stops with `sig` (a waiting parent
+    sees WSTOPSIG == sig), until a SIGCONT.  Emu keeps the stop signals blocked in every
+    host thread (the watcher takes them), so the signal is sent to this thread alone and
+    unblocked here, where its host disposition is the default (SIGSTOP always is)."""
+    if sig != abi.SIGSTOP and _host_signal.getsignal(sig) != _host_signal.SIG_DFL:
+        sig = abi.SIGSTOP                   # a host handler we cannot take away here
+    old = _host_signal.pthread_sigmask(_host_signal.SIG_BLOCK, [])
+    _host_signal.pthread_kill(threading.get_ident(), sig)
+    _host_signal.pthread_sigmask(_host_signal.SIG_UNBLOCK, [sig])   # stops here
+    _host_signal.pthread_sigmask(_host_signal.SIG_SETMASK, old)
 
 
 def _check_sig(sig):
