@@ -3,6 +3,7 @@ unmodified, and a second run of a program takes its regions from the cache and p
 same thing (guest output compared with qemu-aarch64 by the fixture tests; here with the
 first, cold run of the same binary, and the counters show where the code came from)."""
 import json
+import os
 
 from harness import oracle
 from translator.codecache import CodeCache
@@ -10,7 +11,8 @@ from translator.codecache import CodeCache
 
 def test_record_round_trip_and_damage_is_a_miss(tmp_path):
     cache = CodeCache(tmp_path, "v1")
-    record = {"fn": "r1", "tier": 1, "blocks": [[0x1000, 0x1010, "ab"]]}
+    record = {"fn": "r1", "tier": 1, "ninsns": 4, "slots": [["s0", 0x1010]],
+              "blocks": [[0x1000, 0x1010, "ab"]]}
     cache.store("00ff" * 8, record, b"\x7fELF-object-bytes")
     got = cache.load("00ff" * 8)
     assert got is not None and got[1] == b"\x7fELF-object-bytes"
@@ -23,6 +25,43 @@ def test_record_round_trip_and_damage_is_a_miss(tmp_path):
     assert cache.load("00ff" * 8) is None
     assert cache.load("11" * 16) is None                     # never stored
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_altered_record_description_is_a_miss_not_systemerror(tmp_path):
+    """One changed digit in a record's description (a block's end now before its start) gave
+    `SystemError: Negative size` from validation: the checksum covered only the object code.
+    Any change to the description is a miss now, and so is a well-checksummed record whose
+    description has the wrong shape."""
+    cache = CodeCache(tmp_path, "v1")
+    key = "ab" * 16
+    record = {"fn": "r1", "tier": 1, "ninsns": 4, "slots": [],
+              "blocks": [[0x401000, 0x401010, "ab"]]}
+    cache.store(key, record, b"obj")
+    path = cache._path(key)
+    blob = path.read_bytes()
+    at = blob.index(b"4198416")                              # 0x401010, the block's end
+    path.write_bytes(blob[:at] + b"3" + blob[at + 1:])       # now before 0x401000
+    assert cache.load(key) is None
+    for bad in ([[0x401010, 0x401000, "ab"]], [[-4, 0, "ab"]], [[0, 1 << 41, "ab"]], []):
+        cache.store(key, dict(record, blocks=bad), b"obj")
+        assert CodeCache(tmp_path, "v1").load(key) is None, bad
+
+
+def test_temporary_file_of_a_killed_writer_is_removed(tmp_path):
+    """kill -9 between creating a record's temporary file and renaming it left a 0-byte
+    file that was never removed.  The next process that lists that directory removes the
+    temporary files whose writer is gone (and leaves a live writer's alone)."""
+    import subprocess
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    cache = CodeCache(tmp_path, "v1")
+    key = "cd" * 16
+    sub = cache._path(key).parent
+    sub.mkdir(parents=True)
+    (sub / f".tmp{dead.pid}.1234").write_bytes(b"")
+    (sub / f".tmp{os.getpid()}.99").write_bytes(b"")
+    assert CodeCache(tmp_path, "v1").load(key) is None
+    assert sorted(p.name for p in sub.iterdir()) == [f".tmp{os.getpid()}.99"]
 
 
 def test_disabled_cache_stores_nothing(tmp_path):
