@@ -16,7 +16,9 @@ are random with edge values mixed in.
 How a run ends (`termination`): both at the final BRK #0; or both at the same
 CPU exception (Unicorn's interrupt hook stops it: SVC past the instruction,
 BRK #imm, HLT and undefined instructions at it), after which the whole state is
-compared too; or both at a memory/alignment fault (nothing more compared).
+compared too; or both at a memory/alignment fault of the same kind (read, write,
+fetch, alignment) and address (`fault_mismatch`), after which the state is compared
+but for what the architecture leaves UNKNOWN (`fault_leeway`).
 
 Speed (hundreds of states per form in the default run): one Unicorn
 instance per process, its memory mapped once; each case restores the CPU
@@ -140,7 +142,9 @@ class _Engine:
         # enable FP/SIMD at EL0 (CPACR_EL1.FPEN = 3)
         uc.reg_write(U.UC_ARM64_REG_CPACR_EL1, 3 << 20)
         self.trap = None
+        self.fault = None                  # (access type, address) of the first bad access
         uc.hook_add(unicorn.UC_HOOK_INTR, self._on_exception)
+        uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._on_bad_access)
         self.ctx = uc.context_save()
         self.image = None                  # the code region's bytes as last written
         self.handle = uc._uch
@@ -157,6 +161,11 @@ class _Engine:
         """A CPU exception (SVC, BRK, UDEF, abort): stop there, as our JIT exits there."""
         self.trap = (intno, uc.reg_read(U.UC_ARM64_REG_PC))
         uc.emu_stop()
+
+    def _on_bad_access(self, uc, access, address, size, value, _user):
+        if self.fault is None:
+            self.fault = (access, address)
+        return False                       # not handled: the access faults
 
     def run(self, words, st, fpcr):
         uc = self.uc
@@ -182,7 +191,7 @@ class _Engine:
         if status != unicorn.UC_ERR_OK:
             raise unicorn.UcError(status)
         err = None
-        self.trap = None
+        self.trap = self.fault = None
         try:
             uc.emu_start(CODE_BASE, CODE_BASE + 4 * len(words), count=10000)
         except unicorn.UcError as e:
@@ -206,6 +215,7 @@ class _Engine:
             "stack": bytes(uc.mem_read(STACK_BASE, STACK_SIZE)),
             "error": err,
             "trap": self.trap,
+            "fault": self.fault,
         }
 
 
@@ -277,11 +287,54 @@ def termination(words, u, j):
     if not j_done and j["reason"] in FAULTS and (
             getattr(u["error"], "errno", None) in UC_MEMORY_FAULTS
             or (trap is not None and trap[0] in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT))):
-        return [], False
+        wrong = fault_mismatch(words, u, j)
+        return ([wrong], True) if wrong else ([], False)
     what = (f"exception {trap[0]} at {trap[1]:#x}" if trap is not None
             else str(u["error"]) if u["error"] is not None else f"done at {u['pc']:#x}")
     return [f"termination: unicorn {what}, jit {j['reason']!r} at {j['pc']:#x} "
             f"info={j['info']:#x}"], True
+
+
+# The kind of a fault: JIT exit reason -> Unicorn's invalid-access types for it (None: no
+# access reached memory; an alignment fault is an exception before the access).
+_UC_KINDS = {
+    ExitReason.FAULT_READ: {unicorn.UC_MEM_READ_UNMAPPED, unicorn.UC_MEM_READ_PROT},
+    ExitReason.FAULT_WRITE: {unicorn.UC_MEM_WRITE_UNMAPPED, unicorn.UC_MEM_WRITE_PROT},
+    ExitReason.FAULT_EXEC: {unicorn.UC_MEM_FETCH_UNMAPPED, unicorn.UC_MEM_FETCH_PROT},
+    ExitReason.ALIGN: {None},
+}
+ANY_ACCESS = "read or write"   # the qemu runner sees SIGSEGV's si_addr, not the access type
+# Read-modify-write atomics: a fault on the read half is reported as a write (ESR.WnR = 1,
+# as for an atomic on Linux); QEMU probes the read first.
+_RMW = re.compile(r"^(cas|swp|ld(add|clr|eor|set|smax|smin|umax|umin))")
+
+
+def _faulting_mnemonic(words, pc):
+    k = (pc - CODE_BASE) // 4
+    if not 0 <= k < len(words):
+        return ""
+    from translator.decoder import capstone_view
+    return capstone_view(words[k] & 0xFFFFFFFF, pc)[0]
+
+
+def fault_mismatch(words, u, j):
+    """Both engines stopped at a fault: do they agree on its kind and address?  The JIT
+    reports the start of the access (exit_info), Unicorn the address of the first part that
+    faulted, which is the start or a later byte of the same access (a page-crossing access
+    faults in its tail), so the two may differ by less than EDGE_BYTES, Unicorn's never
+    below.  Returns a description of the disagreement, or None."""
+    kind = None if u["fault"] is None else u["fault"][0]
+    kinds = _UC_KINDS[j["reason"]]
+    if kind == ANY_ACCESS and j["reason"] in (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE):
+        pass                                # qemu's si_addr only: read or write unknown
+    elif kind not in kinds and not (j["reason"] == ExitReason.FAULT_WRITE
+                                  and kind == unicorn.UC_MEM_READ_UNMAPPED
+                                  and _RMW.match(_faulting_mnemonic(words, j["pc"]))):
+        return (f"fault kind: unicorn access type {kind}, jit {j['reason']!r} at "
+                f"{j['info']:#x}")
+    if kind is not None and not 0 <= u["fault"][1] - j["info"] < EDGE_BYTES:
+        return f"fault address: unicorn {u['fault'][1]:#x}, jit {j['info']:#x}"
+    return None
 
 
 EDGE_BYTES = 64      # the most one instruction stores (ST1/ST4 of four Q registers)
@@ -290,26 +343,30 @@ _REG_TOKEN = re.compile(r"\b([xwqdshbv])(\d+)\b")
 
 def fault_leeway(words, u, j):
     """What may differ after both engines stopped at the same memory or alignment fault, as
-    the architecture leaves it UNKNOWN: the destination registers of the faulting load (the
-    registers named before its address operand: QEMU may have loaded the first of several
-    before the fault) and, for a store, the bytes it would have written (QEMU may have
-    written the part before the faulting page): the EDGE_BYTES at either end of the data and
-    stack windows, where a store can run into an unmapped page.
-    Returns (registers to skip, as ("x"|"v", n); whether to skip the window edges)."""
+    the architecture leaves it UNKNOWN, and nothing more:
+    - a faulting load: its destination registers (those named before the address operand;
+      QEMU may have loaded the first of several before the fault); memory must be equal;
+    - a faulting store: the bytes it would have written in the mapped page before the one
+      that faulted (QEMU may have written them; emu writes nothing of a faulting access),
+      which can only be the last EDGE_BYTES of the data or stack window, where a store runs
+      into the unmapped page above; every register must be equal (its sources too).
+    Returns (registers to skip, as ("x"|"v", n); whether the windows' top edges may differ)."""
     if j["reason"] not in FAULTS or u["error"] is None and u.get("trap") is None:
         return set(), False
+    if j["reason"] == ExitReason.FAULT_WRITE:
+        return set(), True
     k = (j["pc"] - CODE_BASE) // 4
-    if not 0 <= k < len(words):
+    if j["reason"] != ExitReason.FAULT_READ or not 0 <= k < len(words):
         return set(), False
     from translator.decoder import capstone_view
     _, ops, _ = capstone_view(words[k] & 0xFFFFFFFF, j["pc"])
     skip = {("x" if r in "xw" else "v", int(n)) for r, n in _REG_TOKEN.findall(ops.split("[")[0])}
-    return skip, True
+    return skip, False
 
 
-def same_memory(a, b, edges=False):
-    """Equal pages (with edges: apart from the EDGE_BYTES at either end)."""
-    return a == b or (edges and a[EDGE_BYTES:-EDGE_BYTES] == b[EDGE_BYTES:-EDGE_BYTES])
+def same_memory(a, b, top_edge=False):
+    """Equal pages (with top_edge: apart from the last EDGE_BYTES)."""
+    return a == b or (top_edge and a[:-EDGE_BYTES] == b[:-EDGE_BYTES])
 
 
 # FPSR cumulative flags (IOC DZC OFC UFC IXC IDC) and QC: all compared by default.
@@ -399,7 +456,7 @@ QEMU_RUNNER_C = r"""/* qemu-aarch64 state runner for tests/unicorn_rig.py (run_q
 #define PAGES 0x2000UL
 
 struct in_state { uint64_t x[31], sp, nzcv, fpcr, v[64]; };
-struct out_state { uint64_t sig, pc, x[31], sp, nzcv, fpsr, v[64]; };
+struct out_state { uint64_t sig, pc, x[31], sp, nzcv, fpsr, v[64], addr; };
 
 static struct in_state in;
 static struct out_state out;
@@ -440,8 +497,8 @@ static void on_signal(int sig, siginfo_t *si, void *p)
 {
     ucontext_t *uc = p;
     mcontext_t *mc = &uc->uc_mcontext;
-    (void)si;
     out.sig = sig;
+    out.addr = (uint64_t)si->si_addr;
     out.pc = mc->pc;
     memcpy(out.x, mc->regs, sizeof out.x);
     out.sp = mc->sp;
@@ -520,7 +577,7 @@ int main(void)
 """
 
 _QEMU_IN = struct.Struct("<98Q")
-_QEMU_OUT = struct.Struct("<100Q")
+_QEMU_OUT = struct.Struct("<101Q")
 _QEMU_REC = _QEMU_OUT.size + DATA_SIZE + STACK_SIZE
 _SIGILL, _SIGTRAP, _SIGBUS, _SIGFPE, _SIGSEGV = 4, 5, 7, 8, 11
 _runner = None
@@ -567,7 +624,7 @@ def run_qemu_batch(words, states, fpcr=0):
         o = k * _QEMU_REC
         r = _QEMU_OUT.unpack_from(out, o)
         sig, pc = r[0], r[1]
-        err = trap = None
+        err = trap = fault = None
         if sig == _SIGTRAP and pc != end:
             trap = (EXCP_BKPT, pc)
         elif sig == _SIGILL:
@@ -576,6 +633,7 @@ def run_qemu_batch(words, states, fpcr=0):
             trap = (EXCP_DATA_ABORT, pc)
         elif sig == _SIGSEGV:                  # translation fault (read or write: same class)
             err = unicorn.UcError(unicorn.UC_ERR_READ_UNMAPPED)
+            fault = (ANY_ACCESS, r[100])
         elif sig != _SIGTRAP:
             err = f"signal {sig} at {pc:#x}"
         results.append({
@@ -583,6 +641,6 @@ def run_qemu_batch(words, states, fpcr=0):
             "v": [r[36 + 2 * n] | (r[37 + 2 * n] << 64) for n in range(32)],
             "data": out[o + _QEMU_OUT.size:o + _QEMU_OUT.size + DATA_SIZE],
             "stack": out[o + _QEMU_OUT.size + DATA_SIZE:o + _QEMU_REC],
-            "error": err, "trap": trap,
+            "error": err, "trap": trap, "fault": fault,
         })
     return results
