@@ -204,8 +204,10 @@ def _diff(u, j, fpsr_mask, fpcr=0, words=()):
     return diffs
 
 
-def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=FPSR_ALL, cases=None, seed=1):
-    """Like unicorn_rig.check (the whole FPSR compared), with V registers filled by `hook`."""
+def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=FPSR_ALL, cases=None, seed=1,
+                expect=None):
+    """Like unicorn_rig.check (the whole FPSR compared; `expect` as there), with V registers
+    filled by `hook`."""
     words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
     assert words, f"nothing assembled for {text_or_words!r}"
     rng = random.Random(f"{seed}:{text_or_words}:{fpcr}")
@@ -215,12 +217,13 @@ def check_flags(text_or_words, hook=None, fpcr=0, fpsr_mask=FPSR_ALL, cases=None
             hook(rng, st)
         u = unicorn_rig.run_unicorn(words, st, fpcr)
         j = run_jit(words, st, fpcr)
-        diffs = _diff(u, j, fpsr_mask, fpcr, words)
+        wrong = unicorn_rig.expect_mismatch(expect, words, u, j)
+        diffs = [wrong] if wrong else _diff(u, j, fpsr_mask, fpcr, words)
         assert not diffs, f"{text_or_words!r} fpcr={fpcr:#x} case {k}: " + "; ".join(diffs[:6])
 
 
 def check_qemu(text_or_words, hook=None, fpcr=0, fpsr_mask=FPSR_ALL, cases=None, seed=1,
-               data_regs=()):
+               data_regs=(), expect=None):
     """Like check_flags with qemu-aarch64 7.2 as the oracle (tests/unicorn_rig.py
     run_qemu_batch): for forms Unicorn 2.1 cannot run.  All states go to one qemu process."""
     words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
@@ -235,6 +238,7 @@ def check_qemu(text_or_words, hook=None, fpcr=0, fpsr_mask=FPSR_ALL, cases=None,
     qs = unicorn_rig.run_qemu_batch(words, states, fpcr)
     for k, (st, q) in enumerate(zip(states, qs)):
         j = run_jit(words, st, fpcr)
-        diffs = _diff(q, j, fpsr_mask, fpcr, words)
+        wrong = unicorn_rig.expect_mismatch(expect, words, q, j, "qemu-aarch64")
+        diffs = [wrong] if wrong else _diff(q, j, fpsr_mask, fpcr, words)
         assert not diffs, (f"{text_or_words!r} fpcr={fpcr:#x} case {k} (oracle qemu-aarch64): "
                            + "; ".join(diffs[:6]))

@@ -136,10 +136,10 @@ def fuzz(form, cases=None, hook=pairs_hook, **kw):
 
 
 def undefined(word):
-    """The word is UNDEF in our JIT (PC at it) and faults in Unicorn too."""
+    """The word is UNDEF in our JIT (PC at it) and in Unicorn too."""
     r = run_snippet([word])
     assert r.reason == ExitReason.UNDEF and r.cpu.pc == CODE_BASE, (hex(word), r.reason)
-    check([word], cases=1)
+    check([word], cases=1, expect="undef")
 
 
 def _a(text, set_bits=0, clear_bits=0):

@@ -394,7 +394,7 @@ def test_frint_ts_vector(name, u, opc, sz, q, fpcr):
     (0x2E004000 | (1 << 14) | (1 << 11), "EXT .8B with imm4 >= 8 is reserved"),
 ])
 def test_reserved_is_undefined(word, what):
-    check_flags([word], cases=3)
+    check_flags([word], cases=3, expect="undef")
 
 
 def _gas(text):

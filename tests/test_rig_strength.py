@@ -57,3 +57,27 @@ def test_rig_catches_wrong_fault_results(name, form, mutate, monkeypatch):
     with pytest.raises(AssertionError) as caught:
         _check(form)
     assert " case " in str(caught.value), caught.value     # the rig's report, no other error
+
+
+def test_expect_undef_fails_on_a_word_both_engines_run():
+    """0x5E281800 was called unallocated, but it is SHA1SU1 and both engines ran it: the
+    old check passed because both agreed.  expect="undef" must refuse it."""
+    with pytest.raises(AssertionError) as caught:
+        rig.check([0x5E281800], cases=2, expect="undef")
+    assert "expected undef in both" in str(caught.value)
+    rig.check([0x5E283800], cases=2, expect="undef")        # SHA opcode 00011: unallocated
+
+
+def test_expect_completes_catches_a_jit_that_undefs(monkeypatch):
+    """An advertised sample the JIT fails to lift (UNDEF) while Unicorn runs it."""
+    rig.check("add x0, x1, x2", cases=2, expect="completes")
+    original = rig.run_jit
+
+    def undef(words, st, fpcr=0):
+        j = original(words, st, fpcr)
+        j.update(reason=ExitReason.UNDEF, pc=rig.CODE_BASE, info=words[0])
+        return j
+    monkeypatch.setattr(rig, "run_jit", undef)
+    with pytest.raises(AssertionError) as caught:
+        rig.check("add x0, x1, x2", cases=2, expect="completes")
+    assert "expected completes in both" in str(caught.value)

@@ -375,11 +375,14 @@ QC = 1 << 27
 FPSR_ALL = IOC | DZC | OFC | UFC | IXC | IDC | QC
 FPCR_FZ, FPCR_RMODE = 1 << 24, 3 << 22
 
-def compare(words, st, text="", fpcr=0, check_fpsr=True, check_v=True):
+def compare(words, st, text="", fpcr=0, check_fpsr=True, check_v=True, expect=None):
     """Run both engines; return a list of mismatch descriptions (empty = equal).  The whole
     FPSR is compared (check_fpsr=False: not at all)."""
     u = run_unicorn(words, st, fpcr)
     j = run_jit(words, st, fpcr)
+    wrong = expect_mismatch(expect, words, u, j)
+    if wrong:
+        return [wrong]
     diffs, stop = termination(words, u, j)
     if stop:
         return diffs
@@ -407,9 +410,46 @@ def compare(words, st, text="", fpcr=0, check_fpsr=True, check_v=True):
     return diffs
 
 
+def outcome(words, r):
+    """How one engine's run ended: "completes" (the final BRK #0), "undef" (an undefined
+    instruction), "fault" (a memory or alignment fault) or "other" (SVC, BRK #imm, ...).
+    r: a run_jit result (it has "reason") or an oracle's (run_unicorn, run_qemu_batch)."""
+    end = CODE_BASE + 4 * len(words)
+    if "reason" in r:
+        if r["reason"] == ExitReason.BRK and r["pc"] == end and r["info"] == 0:
+            return "completes"
+        return {ExitReason.UNDEF: "undef"}.get(r["reason"],
+                                               "fault" if r["reason"] in FAULTS else "other")
+    trap = r.get("trap")
+    if r["error"] is None and trap is None:
+        return "completes"
+    if trap is not None and trap[0] == EXCP_UDEF:
+        return "undef"
+    if getattr(r["error"], "errno", None) in UC_MEMORY_FAULTS or (
+            trap is not None and trap[0] in (EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT)):
+        return "fault"
+    return "other"
+
+
+EXPECTS = ("completes", "undef", "fault")
+
+
+def expect_mismatch(expect, words, oracle, j, oracle_name="unicorn"):
+    """With expect set, both engines must end that way (a word a test calls reserved must
+    be UNDEF in both, not merely fail alike; an advertised sample must run)."""
+    if expect is None:
+        return None
+    assert expect in EXPECTS, expect
+    got = (outcome(words, oracle), outcome(words, j))
+    if got != (expect, expect):
+        return f"expected {expect} in both: {oracle_name} {got[0]}, jit {got[1]}"
+    return None
+
+
 def check(text_or_words, cases=None, seed=1, data_regs=(), fpcr=0, check_fpsr=True,
-          state_hook=None):
-    """Fuzz one instruction (or sequence) over `cases` random states; assert equal."""
+          state_hook=None, expect=None):
+    """Fuzz one instruction (or sequence) over `cases` random states; assert equal (and,
+    with expect, that both engines end as expected in every state)."""
     words = asm(text_or_words) if isinstance(text_or_words, str) else list(text_or_words)
     assert words, f"nothing assembled for {text_or_words!r}"
     rng = random.Random(f"{seed}:{text_or_words}")
@@ -418,7 +458,7 @@ def check(text_or_words, cases=None, seed=1, data_regs=(), fpcr=0, check_fpsr=Tr
         st = random_state(rng, data_regs, case=k)
         if state_hook:
             state_hook(rng, st)
-        diffs = compare(words, st, fpcr=fpcr, check_fpsr=check_fpsr)
+        diffs = compare(words, st, fpcr=fpcr, check_fpsr=check_fpsr, expect=expect)
         assert not diffs, f"{text_or_words!r} case {k}: " + "; ".join(diffs[:6])
 
 
