@@ -23,8 +23,45 @@ pytest_plugins = ["tests.coverage_plugin"]   # ISA coverage record (harness/ledg
 SETUP_HINT = "run `bash .ci/setup` (installs gcc-aarch64-linux-gnu, qemu-user, the Python packages)"
 
 
+# Environment switches that change what a green run means: each one swaps an oracle or the
+# program under test, or thins the differential cases.  A run with one of them refuses to start
+# unless EMU_TEST_SWITCHES=1 says it is meant, and then says so at the top and bottom.
+SWITCHES = {
+    "EMU_COMMAND": "replaces emu in every emu-vs-oracle test (all pass with qemu-aarch64)",
+    "EMU_QEMU": "replaces the qemu-aarch64 oracle",
+    "EMU_FUZZ_CASES": "changes the number of differential states per form (default 300)",
+}
+
+
+def _switches_set():
+    import os
+    return {k: v for k, v in os.environ.items() if k in SWITCHES}
+
+
 def pytest_configure(config):
+    import os
+    import shutil
+    import tempfile
     config.addinivalue_line("markers", "slow: takes more than ~20 s; deselected by -m 'not slow'")
+    switched = _switches_set()
+    if switched and os.environ.get("EMU_TEST_SWITCHES") != "1":
+        raise pytest.UsageError(
+            "test switches set: " + "; ".join(f"{k}={v} ({SWITCHES[k]})" for k, v in switched.items())
+            + ".  A run with them does not test what a default run tests: set EMU_TEST_SWITCHES=1 "
+            "to run anyway, or unset them.")
+    # The code cache of every emu the tests start: a directory of this session's, never the
+    # user's (~/.cache/emu); removed when the session ends.  An explicit EMU_CACHE_DIR wins.
+    if "EMU_CACHE_DIR" not in os.environ:
+        d = tempfile.mkdtemp(prefix="emu-test-cache-")
+        os.environ["EMU_CACHE_DIR"] = d
+        config.add_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+
+
+def pytest_report_header(config):
+    switched = _switches_set()
+    if switched:
+        return [f"TEST SWITCH {k}={v}: {SWITCHES[k]}" for k, v in switched.items()]
+    return None
 
 
 # --- nothing is silently skipped --------------------------------------------------------------
@@ -50,6 +87,9 @@ def pytest_collectreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    for k, v in _switches_set().items():
+        terminalreporter.write_line(f"TEST SWITCH {k}={v}: {SWITCHES[k]} (not a default run)",
+                                    red=True)
     if _collection_skips:
         terminalreporter.section("modules not run (counted as failures)", red=True)
         for line in _collection_skips:
