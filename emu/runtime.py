@@ -163,7 +163,7 @@ class GuestThread:
                 proc.end_process(e.status, e.signal)
             proc.thread_exit(self, e.status)
         except GuestKilled as e:
-            proc.end_process(128 + e.sig, e.sig)
+            proc.end_process(128 + e.sig, e.sig, said=True)
         except CodeMemoryExhausted as e:
             proc.emu_limit(str(e))
         except BaseException:                    # emu's own bug: say so, end the process
@@ -250,7 +250,7 @@ class Process:
                     self.threads_cond.wait()
             return self.end_process(e.status, 0)
         except GuestKilled as e:
-            return self.end_process(128 + e.sig, e.sig)
+            return self.end_process(128 + e.sig, e.sig, said=True)
         except CodeMemoryExhausted as e:
             self.emu_limit(str(e))
 
@@ -389,14 +389,18 @@ class Process:
             self.main_thread = me
 
     # -- the end -----------------------------------------------------------------------------
-    def end_process(self, status, sig):
+    def end_process(self, status, sig, said=False):
         """exit_group, a fatal signal, or the last thread's exit: flush, report, end.
         With one thread the status is returned (the CLI exits with it); once threads
-        have existed the host process ends here, taking every thread with it."""
+        have existed the host process ends here, taking every thread with it.  A guest
+        that dies of a signal gets one `emu:` line naming it (as qemu's "uncaught target
+        signal"), unless its fault line said so already (said)."""
         self._ending.acquire()                # the first thread to end the process wins
         self.kernel.finish()                  # shared file mappings reach their files
         self._report()
         if sig:
+            if not said and sig != signal.SIGKILL:
+                _say_signal_death(sig)
             return die_of_signal(sig)
         if self.threads_created:
             _flush_std()
@@ -499,6 +503,20 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 _SYS_RT_SIGACTION, _SYS_RT_SIGPROCMASK, _SYS_TGKILL = 13, 14, 234     # x86-64
 _libc.syscall.restype = ctypes.c_long
+
+
+def _say_signal_death(sig):
+    try:
+        name = signal.Signals(sig).name
+        what = signal.strsignal(sig)
+    except ValueError:
+        name, what = f"signal {sig}", None
+    try:
+        sys.stderr.write(f"emu: guest terminated by {name}" + (f" ({what})" if what else "")
+                         + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def die_of_signal(sig):
