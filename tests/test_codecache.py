@@ -75,12 +75,36 @@ def _stats(result):
     return json.loads(line.split(" ", 1)[1])
 
 
-def test_second_run_comes_from_the_cache(tmp_path, aarch64_cc):
+def test_second_run_comes_from_the_cache(tmp_path, qemu, aarch64_cc):
+    """Cold and warm runs both give qemu-aarch64's output; the warm one from the cache."""
     binary = oracle.compile_c(oracle.FIXTURES / "qsort.c", "aarch64")
     env = {"EMU_CACHE_DIR": str(tmp_path / "jit")}
+    ref = oracle.run_qemu([binary], cwd=tmp_path, timeout=120)
     cold = oracle.run_emu([binary], env=env, stats=True, cwd=tmp_path, timeout=600)
     warm = oracle.run_emu([binary], env=env, stats=True, cwd=tmp_path, timeout=600)
-    assert cold.status == warm.status and cold.stdout == warm.stdout and cold.stdout
+    assert ref.status == 0 and ref.stdout, ref.describe()
+    for run in (cold, warm):
+        assert (run.status, run.stdout) == (ref.status, ref.stdout), run.describe()
     s1, s2 = _stats(cold), _stats(warm)
     assert s1.get("cache_hits", 0) == 0 and s1["blocks_translated"] > 0
     assert s2["cache_hits"] > 0 and s2.get("blocks_translated", 0) < s1["blocks_translated"] / 4
+
+
+def test_stale_record_with_matching_head_is_rejected(tmp_path, qemu, aarch64_cc):
+    """A record is keyed by its entry and first 64 bytes: tests/fixtures/cache_stale.c built
+    with -DK=3 and -DK=5 differs in one instruction of f past those bytes, so the K=5 run
+    finds the K=3 record of f's region and must reject it by the bytes of its blocks.  The
+    K=5 output must be qemu-aarch64's (the stale code would give K=3's sum)."""
+    src = oracle.FIXTURES / "cache_stale.c"
+    k3 = oracle.compile_c(src, "aarch64", extra_flags=["-DK=3"])
+    k5 = oracle.compile_c(src, "aarch64", extra_flags=["-DK=5"])
+    env = {"EMU_CACHE_DIR": str(tmp_path / "jit")}
+    ref3 = oracle.run_qemu([k3], cwd=tmp_path, timeout=60)
+    ref5 = oracle.run_qemu([k5], cwd=tmp_path, timeout=60)
+    assert ref3.stdout != ref5.stdout and ref5.status == 0, (ref3.describe(), ref5.describe())
+    first = oracle.run_emu([k3], env=env, stats=True, cwd=tmp_path, timeout=300)
+    assert (first.status, first.stdout) == (ref3.status, ref3.stdout), first.describe()
+    got = oracle.run_emu([k5], env=env, stats=True, cwd=tmp_path, timeout=300)
+    assert (got.status, got.stdout) == (ref5.status, ref5.stdout), got.describe()
+    st = _stats(got)
+    assert st.get("cache_hits", 0) > 0 and st.get("cache_misses", 0) >= 1, st

@@ -2,7 +2,8 @@
 
 Owns: where compiled regions live between runs (EMU_CACHE_DIR, default
 ~/.cache/emu/jit), the translator version that keys them (a hash of the
-translator's and CPU-state contract's source files, the host CPU), the
+translator's and CPU-state contract's source files, the LLVM and llvmlite
+versions, the host CPU), the
 record format (object code + a JSON description: function, link slots with
 their targets, the guest blocks with a hash of their bytes; one checksum over
 both, and a shape check of the description, so a damaged or altered record is a
@@ -31,10 +32,16 @@ def translator_version(extra=""):
     for path in sorted(_ROOT.rglob("*.py")) + _CONTRACT:
         h.update(path.name.encode())
         h.update(path.read_bytes())
+    h.update(f"llvm {llvm.llvm_version_info} llvmlite {_llvmlite_version()}".encode())
     h.update(llvm.get_host_cpu_name().encode())
     h.update(llvm.get_host_cpu_features().flatten().encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
+
+
+def _llvmlite_version():
+    import llvmlite
+    return llvmlite.__version__
 
 
 def default_dir():
