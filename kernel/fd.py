@@ -11,6 +11,11 @@ Data safety: guest writes go straight to the host fd (no Python buffering),
 reads land directly in guest memory.  Blocking calls (read on a pipe,
 F_SETLKW, flock) are plain host calls made with the GIL released and no
 emulator lock held, so other guest threads keep running.
+Emulated files (OpenFile.emul: /proc/self/mem, pagemap, syscall, made by
+procfs.py) are read, written and seeked through their emul object; their host
+fd is a placeholder, and the calls that would move its bytes between host fds
+(sendfile, splice, tee, copy_file_range, vmsplice) refuse them with EINVAL, as
+Linux does for files without splice support.
 Does not own: path lookup and open (fs.py), poll/select (poll.py),
 directory contents (fs.py fills OpenFile.dirents).
 """
@@ -34,13 +39,15 @@ class OpenFile:
 
     virtual: for files whose contents the emulator made (/proc/self/maps...)
     the guest path readlink shows; lister: a function giving the directory
-    entries when they are not the host directory's (/proc/self/fd).
+    entries when they are not the host directory's (/proc/self/fd); emul: the
+    emulated file (procfs.EmulatedFile) whose io/vector/lseek answer reads,
+    writes and seeks (shared by dups, like an open file description).
     """
-    __slots__ = ("host", "cloexec", "path", "dirents", "dirpos", "virtual", "lister")
+    __slots__ = ("host", "cloexec", "path", "dirents", "dirpos", "virtual", "lister", "emul")
 
-    def __init__(self, host, cloexec=False, path=None, virtual=None, lister=None):
+    def __init__(self, host, cloexec=False, path=None, virtual=None, lister=None, emul=None):
         self.host, self.cloexec, self.path = host, cloexec, path
-        self.virtual, self.lister = virtual, lister
+        self.virtual, self.lister, self.emul = virtual, lister, emul
         self.dirents = None     # list of (ino, type, name) once getdents64 ran
         self.dirpos = 0
 
@@ -66,7 +73,8 @@ class FdTable:
     def host(self, gfd):
         return self.get(gfd).host
 
-    def install(self, hfd, cloexec=False, path=None, lowest=0, virtual=None, lister=None):
+    def install(self, hfd, cloexec=False, path=None, lowest=0, virtual=None, lister=None,
+                emul=None):
         """Give host fd hfd (now owned by the table) the lowest free guest number."""
         with self.lock:
             g = lowest
@@ -75,7 +83,7 @@ class FdTable:
             if g >= self.limit:
                 os.close(hfd)
                 raise SyscallError(abi.EMFILE)
-            self._set(g, OpenFile(hfd, cloexec, path, virtual, lister))
+            self._set(g, OpenFile(hfd, cloexec, path, virtual, lister, emul))
             return g
 
     def adopt(self, g, hfd):
@@ -122,7 +130,8 @@ class FdTable:
                 hfd = os.dup(src.host)
                 if cur is not None:
                     os.close(cur.host)
-            self._set(new, OpenFile(hfd, cloexec, src.path, src.virtual, src.lister))
+            self._set(new, OpenFile(hfd, cloexec, src.path, src.virtual, src.lister,
+                                    src.emul))
         return new
 
 
@@ -135,8 +144,19 @@ def _host_open(n):
 
 
 # -- read/write ------------------------------------------------------------------
+def _plain(k, fd):
+    """The host fd of a guest fd whose bytes may move between host fds (splice...)."""
+    f = k.fds.get(fd)
+    if f.emul is not None:
+        raise SyscallError(abi.EINVAL)
+    return f.host
+
+
 def sys_read(k, fd, buf, count):
-    h = k.fds.host(fd)
+    f = k.fds.get(fd)
+    if f.emul is not None:
+        return f.emul.io(buf, count, None, False)
+    h = f.host
     count = min(count, abi.MAX_RW_COUNT)
     out = OutBuffer(k.mem, buf, count)
     if count == 0:
@@ -146,7 +166,10 @@ def sys_read(k, fd, buf, count):
 
 
 def sys_write(k, fd, buf, count):
-    h = k.fds.host(fd)
+    f = k.fds.get(fd)
+    if f.emul is not None:
+        return f.emul.io(buf, count, None, True)
+    h = f.host
     view = in_view(k.mem, buf, min(count, abi.MAX_RW_COUNT))
     return hostio.writev(h, [view]) if len(view) else os.write(h, b"")
 
@@ -159,8 +182,11 @@ def _offset(off):
 
 
 def sys_pread64(k, fd, buf, count, off):
-    h = k.fds.host(fd)
+    f = k.fds.get(fd)
+    h = f.host
     off = _offset(off)
+    if f.emul is not None:
+        return f.emul.io(buf, count, off, False)
     out = OutBuffer(k.mem, buf, min(count, abi.MAX_RW_COUNT))
     if not out.length:
         os.pread(h, 0, off)
@@ -169,7 +195,10 @@ def sys_pread64(k, fd, buf, count, off):
 
 
 def sys_pwrite64(k, fd, buf, count, off):
-    h = k.fds.host(fd)
+    f = k.fds.get(fd)
+    h = f.host
+    if f.emul is not None:
+        return f.emul.io(buf, count, _offset(off), True)
     return os.pwrite(h, in_view(k.mem, buf, min(count, abi.MAX_RW_COUNT)), _offset(off))
 
 
@@ -202,44 +231,76 @@ def _write_from(k, iov, iovcnt, call):
     return call([in_view(k.mem, base, n) for base, n in _iovecs(k, iov, iovcnt)])
 
 
+def _emul_vector(k, f, iov, iovcnt, pos, write):
+    if not (f.emul.writable if write else f.emul.readable):
+        raise SyscallError(abi.EBADF)
+    return f.emul.vector(_iovecs(k, iov, iovcnt), pos, write)
+
+
 def sys_readv(k, fd, iov, iovcnt):
-    h = k.fds.host(fd)
+    f = k.fds.get(fd)
+    if f.emul is not None:
+        return _emul_vector(k, f, iov, iovcnt, None, False)
+    h = f.host
     return _read_into(k, iov, iovcnt, lambda bufs: hostio.readv(h, bufs))
 
 
 def sys_writev(k, fd, iov, iovcnt):
-    h = k.fds.host(fd)
+    f = k.fds.get(fd)
+    if f.emul is not None:
+        return _emul_vector(k, f, iov, iovcnt, None, True)
+    h = f.host
     return _write_from(k, iov, iovcnt, lambda bufs: hostio.writev(h, bufs))
 
 
 def sys_preadv(k, fd, iov, iovcnt, pos_l, pos_h):
     # On 64-bit the offset is pos_l whole (pos_h is shifted out by the kernel).
-    h, off = k.fds.host(fd), _offset(pos_l)
+    f = k.fds.get(fd)
+    h, off = f.host, _offset(pos_l)
+    if f.emul is not None:
+        return _emul_vector(k, f, iov, iovcnt, off, False)
     return _read_into(k, iov, iovcnt, lambda bufs: os.preadv(h, bufs, off) if bufs else 0)
 
 
 def sys_pwritev(k, fd, iov, iovcnt, pos_l, pos_h):
-    h, off = k.fds.host(fd), _offset(pos_l)
+    f = k.fds.get(fd)
+    h, off = f.host, _offset(pos_l)
+    if f.emul is not None:
+        return _emul_vector(k, f, iov, iovcnt, off, True)
     return _write_from(k, iov, iovcnt, lambda bufs: os.pwritev(h, bufs, off) if bufs else 0)
 
 
 _RWF_ALL = abi.RWF_HIPRI | abi.RWF_DSYNC | abi.RWF_SYNC | abi.RWF_NOWAIT | abi.RWF_APPEND
 
 
+def _emul_vector2(k, f, iov, iovcnt, off, flags, write):
+    """preadv2/pwritev2 on an emulated file: its f_op has no read_iter, so only
+    RWF_HIPRI is accepted (do_loop_readv_writev)."""
+    if flags & ~abi.RWF_HIPRI:
+        raise SyscallError(abi.EOPNOTSUPP)
+    return _emul_vector(k, f, iov, iovcnt, None if off == -1 else off, write)
+
+
 def sys_preadv2(k, fd, iov, iovcnt, pos_l, pos_h, flags):
     """preadv with RWF_* flags; offset -1 means the file position (like readv)."""
-    h, off = k.fds.host(fd), s64(pos_l)
+    f = k.fds.get(fd)
+    h, off = f.host, s64(pos_l)
     if flags & ~_RWF_ALL or off < -1:
         raise SyscallError(abi.EOPNOTSUPP if flags & ~_RWF_ALL else abi.EINVAL)
+    if f.emul is not None:
+        return _emul_vector2(k, f, iov, iovcnt, off, flags, False)
     if off == -1 and not flags:
         return _read_into(k, iov, iovcnt, lambda bufs: hostio.readv(h, bufs))
     return _read_into(k, iov, iovcnt, lambda bufs: os.preadv(h, bufs, off, flags) if bufs else 0)
 
 
 def sys_pwritev2(k, fd, iov, iovcnt, pos_l, pos_h, flags):
-    h, off = k.fds.host(fd), s64(pos_l)
+    f = k.fds.get(fd)
+    h, off = f.host, s64(pos_l)
     if flags & ~_RWF_ALL or off < -1:
         raise SyscallError(abi.EOPNOTSUPP if flags & ~_RWF_ALL else abi.EINVAL)
+    if f.emul is not None:
+        return _emul_vector2(k, f, iov, iovcnt, off, flags, True)
     if off == -1 and not flags:
         return _write_from(k, iov, iovcnt, lambda bufs: hostio.writev(h, bufs))
     return _write_from(k, iov, iovcnt, lambda bufs: os.pwritev(h, bufs, off, flags) if bufs else 0)
@@ -248,6 +309,8 @@ def sys_pwritev2(k, fd, iov, iovcnt, pos_l, pos_h, flags):
 def sys_lseek(k, fd, off, whence):
     f = k.fds.get(fd)
     off, whence = s64(off), s32(whence)
+    if f.emul is not None:
+        return f.emul.lseek(off, whence)
     if f.dirents is not None or (f.lister is not None and whence == os.SEEK_SET):
         # A directory stream being read by getdents64: offsets are entry
         # indexes (the d_off values handed out); 0 rewinds and re-lists.
@@ -276,7 +339,8 @@ def sys_close_range(k, first, last, flags):
 
 def sys_dup(k, fd):
     f = k.fds.get(fd)
-    return k.fds.install(os.dup(f.host), False, f.path, virtual=f.virtual, lister=f.lister)
+    return k.fds.install(os.dup(f.host), False, f.path, virtual=f.virtual, lister=f.lister,
+                         emul=f.emul)
 
 
 def sys_dup3(k, old, new, flags):
@@ -323,7 +387,7 @@ def sys_fcntl(k, fd, cmd, arg):
         if lowest < 0 or lowest >= k.fds.limit:
             raise SyscallError(abi.EINVAL)
         return k.fds.install(os.dup(f.host), cmd == abi.F_DUPFD_CLOEXEC, f.path, lowest,
-                             virtual=f.virtual, lister=f.lister)
+                             virtual=f.virtual, lister=f.lister, emul=f.emul)
     if cmd == abi.F_GETFD:
         return abi.FD_CLOEXEC if f.cloexec else 0
     if cmd == abi.F_SETFD:
@@ -373,7 +437,7 @@ def _put_off(k, ptr, off, n):
 
 
 def sys_sendfile(k, out_fd, in_fd, offset, count):
-    out_h, in_h = k.fds.host(out_fd), k.fds.host(in_fd)
+    out_h, in_h = _plain(k, out_fd), _plain(k, in_fd)
     off = _read_off(k, offset)
     if offset:
         k.mem.check(offset, 8, write=True)
@@ -386,7 +450,7 @@ def sys_sendfile(k, out_fd, in_fd, offset, count):
 def sys_copy_file_range(k, fd_in, off_in, fd_out, off_out, length, flags):
     if flags:
         raise SyscallError(abi.EINVAL)
-    hi, ho = k.fds.host(fd_in), k.fds.host(fd_out)
+    hi, ho = _plain(k, fd_in), _plain(k, fd_out)
     oi, oo = _read_off(k, off_in), _read_off(k, off_out)
     for p in (off_in, off_out):
         if p:
@@ -400,7 +464,7 @@ def sys_copy_file_range(k, fd_in, off_in, fd_out, off_out, length, flags):
 
 
 def sys_splice(k, fd_in, off_in, fd_out, off_out, length, flags):
-    hi, ho = k.fds.host(fd_in), k.fds.host(fd_out)
+    hi, ho = _plain(k, fd_in), _plain(k, fd_out)
     oi, oo = _read_off(k, off_in), _read_off(k, off_out)
     for p in (off_in, off_out):
         if p:
@@ -414,7 +478,7 @@ def sys_splice(k, fd_in, off_in, fd_out, off_out, length, flags):
 
 
 def sys_tee(k, fd_in, fd_out, length, flags):
-    n = _libc.tee(k.fds.host(fd_in), k.fds.host(fd_out), min(length, abi.MAX_RW_COUNT),
+    n = _libc.tee(_plain(k, fd_in), _plain(k, fd_out), min(length, abi.MAX_RW_COUNT),
                   flags & 0xF)
     if n < 0:
         raise SyscallError(ctypes.get_errno())
@@ -424,7 +488,7 @@ def sys_tee(k, fd_in, fd_out, length, flags):
 @partial("pages are copied (readv/writev), never gifted")
 def sys_vmsplice(k, fd, iov, nr_segs, flags):
     """Emulated with writev/readv on the pipe (the pages are copied, never gifted)."""
-    h = k.fds.host(fd)
+    h = _plain(k, fd)
     acc = fcntl.fcntl(h, fcntl.F_GETFL) & os.O_ACCMODE
     if acc == os.O_RDONLY:
         return _read_into(k, iov, nr_segs, lambda bufs: hostio.readv(h, bufs))

@@ -1,12 +1,14 @@
 """Path-based file syscalls: open, stat, links, directories, attributes.
 
 Owns: openat/openat2 (AArch64 O_* values converted; /proc views opened
-through procfs.py), newfstatat/fstat/statx/statfs/fstatfs, readlinkat,
-faccessat/faccessat2, mkdirat, mknodat, unlinkat, renameat/renameat2,
-linkat, symlinkat, fchmod/fchmodat, fchown/fchownat, utimensat,
-truncate/ftruncate, fallocate, fsync/fdatasync/sync/syncfs/sync_file_range,
-fadvise64/readahead, getdents64, getcwd/chdir/fchdir/chroot (emulated: it
-moves the guest root), mount/umount2/pivot_root (EPERM), umask and the
+through procfs.py, and every file the host opened for the guest vetted by
+procfs.vet, so no spelling reaches this process's own host /proc files),
+newfstatat/fstat/statx/statfs/fstatfs, readlinkat, faccessat/faccessat2,
+mkdirat, mknodat, unlinkat, renameat/renameat2, linkat, symlinkat,
+fchmod/fchmodat, fchown/fchownat, utimensat, truncate/ftruncate, fallocate,
+fsync/fdatasync/sync/syncfs/sync_file_range, fadvise64/readahead,
+getdents64, getcwd/chdir/fchdir/chroot (emulated: it moves the guest root),
+mount/umount2/pivot_root (EPERM), umask and the
 xattr calls (passed to the host).  Every path goes through path.resolve
 (-L ROOTFS semantics live there) with the right symlink-follow rule for the
 call; the host syscall then runs with the GIL released and its errno is the
@@ -58,8 +60,18 @@ def _check_flags(flags, allowed):
 
 
 # -- open ----------------------------------------------------------------------------
-def _install(k, h, flags, path, virtual=None, lister=None):
-    return k.fds.install(h, bool(flags & abi.O_CLOEXEC), path, virtual=virtual, lister=lister)
+def _install_view(k, view, flags, path):
+    return k.fds.install(view.host, bool(flags & abi.O_CLOEXEC), path, virtual=view.virtual,
+                         emul=view.emul)
+
+
+def _install(k, h, flags, path, lister=None):
+    """Give the guest host fd h, just opened for it, unless it is one of this
+    process's own /proc files: those are replaced by the guest's view (procfs.vet)."""
+    view = procfs.vet(k, h, flags)          # closes h when it returns a view or raises
+    if view is not None:
+        return _install_view(k, view, flags, path)
+    return k.fds.install(h, bool(flags & abi.O_CLOEXEC), path, lister=lister)
 
 
 def _open(k, dirfd, path, flags, mode, open_fn):
@@ -68,15 +80,10 @@ def _open(k, dirfd, path, flags, mode, open_fn):
     hp, dfd = resolve(k, dirfd, path, follow)
     lister = None
     if dfd is None and hp.startswith(b"/proc/"):
-        if flags & abi.O_ACCMODE == abi.O_RDONLY:
-            text = procfs.contents(k, hp)
-            if text is not None:
-                h = os.memfd_create("emu-proc", os.MFD_CLOEXEC)
-                os.write(h, text)
-                os.lseek(h, 0, os.SEEK_SET)
-                return _install(k, h, flags, path, virtual=procfs.normalise(hp))
-        if procfs.is_fd_dir(hp):
-            lister = lambda: procfs.fd_dirents(k)      # noqa: E731
+        view = procfs.open_view(k, hp, flags)
+        if view is not None:
+            return _install_view(k, view, flags, path)
+        lister = procfs.dir_lister(k, hp)
     return _install(k, open_fn(hp, dfd), flags, path, lister=lister)
 
 
