@@ -28,8 +28,9 @@ registers in one batch call and the data/stack pages, and rewrites the code
 region only when the code differs from what is there (checked after every
 run, so code that stores into its own page is rewritten for the next
 case).  The JIT side (emu/snippet.py) keeps the translation and the page
-mappings across states of the same code; odd-numbered states run the code
-compiled at tier 2 (instcombine/GVN, codegen O2), even ones at tier 1.
+mappings across states of the same code; the states rotate through SHAPES:
+tier 1 and tier 2 (instcombine/GVN, codegen O2), each one block per region and
+as the multi-block regions `emu run` builds.
 
 qemu-aarch64 7.2 is the second oracle (run_qemu_batch, at the end of this
 file) for forms Unicorn cannot run or gets wrong.
@@ -236,14 +237,19 @@ def run_unicorn(words, st, fpcr=0):
     return _engine.run(words, st, fpcr)
 
 
+# The shapes of translated code each check rotates through, by state number: (tier, batch).
+# Tier 1 one block per region; tier 2 (the optimised code hot loops get); and both with the
+# multi-block regions `emu run` builds (batch: a region takes in the blocks its code reaches).
+SHAPES = (("auto", False), (2, False), ("auto", True), (2, True))
+
+
 def run_jit(words, st, fpcr=0):
-    """Our JIT from state st.  The odd-numbered states of a check run the code compiled at
-    tier 2 (the optimised code hot loops get), the others at tier 1."""
+    """Our JIT from state st, in the shape SHAPES gives its state number."""
     case = st.get("case")
-    tier = 2 if case is not None and case % 2 else "auto"
+    tier, batch = SHAPES[case % len(SHAPES)] if case is not None else SHAPES[0]
     r = run_snippet(words, regs=st["regs"], sp=st["sp"], nzcv=st["nzcv"], vregs=st["vregs"],
                     fpcr=fpcr, pages=[(DATA_BASE, st["data"]), (STACK_BASE, st["stack"])],
-                    tier=tier)
+                    tier=tier, batch=batch)
     cpu, mem = r.cpu, r.mem
     return {
         "x": list(cpu.x),
