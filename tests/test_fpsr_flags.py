@@ -87,8 +87,10 @@ def test_frint_ts_flags(name, opc, ftype, fpcr):
     check_all_flags([word], fp_hook(64 if ftype else 32), fpcr=fpcr)
 
 
-@pytest.mark.parametrize("fpcr", [0, FZ, RZ, DN | FZ])
+@pytest.mark.parametrize("fpcr", [0, RZ, DN])
 def test_fjcvtzs_flags(fpcr):
+    """(Under FZ Unicorn shares QEMU's Z-flag bug: tests/test_isa_fp.py
+    test_fjcvtzs_fz_against_pseudocode checks FZ against the ARM pseudocode.)"""
     check_all_flags(_gas("fjcvtzs w0, d1; cset x2, eq; fjcvtzs w3, d4"), fp_hook(64),
                     fpcr=fpcr, cases=max(60, CASES))
 

@@ -1471,12 +1471,16 @@ def FCVTZ_fixed_gp(c, z, t, s, n, d):
 def FJCVTZS(c, n, d):
     """FJCVTZS Wd, Dn (FEAT_JSCVT): JavaScript ToInt32 -- truncate, keep the
     low 32 bits of the integer (any magnitude); NaN/inf give 0.  NZCV =
-    0:Z:00 with Z = exact, in int32 range and not -0.0.  IOC on NaN or out
-    of range, else IXC when inexact; IDC for an input flushed by FZ."""
+    0:Z:00 with Z = exact, in int32 range and not -0.0, and not a denormal
+    (ARM's FPToFixedJS: a positive denormal flushed to +0.0 by FZ is exact but
+    still gives Z = 0, as op<51:0> is not zero).  IOC on NaN or out of range,
+    else IXC when inexact; IDC for an input flushed by FZ."""
     b = c.b
     fmt = FMT[64]
     x = vlo(c, n, 64)
     idc = input_denormal(c, fmt, [x])
+    denormal = b.and_(b.icmp_unsigned("==", b.and_(x, const(I64, 0x7FF << 52)), const(I64, 0)),
+                      b.icmp_unsigned("!=", b.and_(x, const(I64, (1 << 52) - 1)), const(I64, 0)))
     x = flush(c, fmt, x)
     k = lambda v: const(I64, v)         # noqa: E731
     sign = b.icmp_signed("<", x, k(0))
@@ -1502,7 +1506,7 @@ def FJCVTZS(c, n, d):
                                           b.icmp_signed("<=", val, k((1 << 31) - 1))))
     in_range = b.and_(in_range, b.not_(special))
     negzero = b.icmp_unsigned("==", x, k(1 << 63))
-    z = b.and_(b.and_(exact, in_range), b.not_(negzero))
+    z = b.and_(b.and_(exact, in_range), b.not_(b.or_(negzero, denormal)))
     fpsr_raise(c, [(b.not_(in_range), IOC), (b.and_(in_range, b.not_(exact)), IXC), (idc, IDC)])
     c.set_x(d, b.and_(val, k(0xFFFFFFFF)))
     c.set_nzcv(const(I1, 0), z, const(I1, 0), const(I1, 0))
