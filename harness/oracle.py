@@ -197,7 +197,10 @@ def emu_process_env(env: dict | None = None) -> dict:
     # Always this checkout's emu: an `pip install -e` of another checkout (another worktree)
     # would otherwise be what `python -m emu` imports from the run's directory.
     penv["PYTHONPATH"] = str(REPO)
-    for var in ("EMU_BLOCK_STATS", "EMU_CACHE_DIR", "XDG_CACHE_HOME"):
+    own_cache = env is not None and ("EMU_CACHE_DIR" in env or "EMU_JIT_CACHE_DIR" in env)
+    for var in ("EMU_BLOCK_STATS", "EMU_CACHE_DIR", "EMU_JIT_CACHE_DIR", "XDG_CACHE_HOME"):
+        if var == "EMU_JIT_CACHE_DIR" and own_cache:
+            continue                    # the caller chose this run's cache
         if var in os.environ and var not in penv:
             penv[var] = os.environ[var]
     return penv
@@ -217,9 +220,19 @@ def run_native(argv: Sequence[str], *, env: dict | None = None, stdin: bytes | N
     return _run([str(a) for a in argv], guest_env(env), stdin, cwd, timeout)
 
 
+# stderr lines that belong to the emulator (or the oracle), not to the guest: not compared.
+_OWN_STDERR = (b"emu:", b"EMU_", b"qemu:", b"qemu-aarch64:")
+
+
+def guest_stderr(err: bytes) -> bytes:
+    """A run's stderr without the emulator's own lines (messages, statistics)."""
+    return b"".join(ln for ln in err.splitlines(keepends=True) if not ln.startswith(_OWN_STDERR))
+
+
 def compare(expected: RunResult, actual: RunResult, expected_name: str = "qemu",
-            actual_name: str = "emu") -> list[str]:
-    """Differences between two runs (stdout bytes, exit status) as readable lines; [] if equal."""
+            actual_name: str = "emu", stderr: bool = True) -> list[str]:
+    """Differences between two runs (stdout bytes, exit status, and with stderr the guest's
+    stderr: all but the emulators' own lines) as readable lines; [] if equal."""
     problems = []
     if actual.timed_out:
         return [f"{actual_name} timed out after {actual.seconds:.0f} s"]
@@ -231,6 +244,10 @@ def compare(expected: RunResult, actual: RunResult, expected_name: str = "qemu",
                         f"{len(expected.stdout.splitlines())} lines)")
     elif expected.stdout != actual.stdout:
         problems.append(f"stdout differs: {first_difference(expected.stdout, actual.stdout, expected_name, actual_name)}")
+    if stderr:
+        a, b = guest_stderr(expected.stderr or b""), guest_stderr(actual.stderr or b"")
+        if a != b:
+            problems.append(f"stderr differs: {first_difference(a, b, expected_name, actual_name)}")
     return problems
 
 

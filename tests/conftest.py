@@ -50,10 +50,12 @@ def pytest_configure(config):
             + ".  A run with them does not test what a default run tests: set EMU_TEST_SWITCHES=1 "
             "to run anyway, or unset them.")
     # The code cache of every emu the tests start: a directory of this session's, never the
-    # user's (~/.cache/emu); removed when the session ends.  An explicit EMU_CACHE_DIR wins.
-    if "EMU_CACHE_DIR" not in os.environ:
-        d = tempfile.mkdtemp(prefix="emu-test-cache-")
-        os.environ["EMU_CACHE_DIR"] = d
+    # user's (~/.cache/emu/jit); removed when the session ends.  (Fetched packages and built
+    # fixtures stay in the emu cache directory: they are inputs, not results.)  A test that
+    # sets EMU_CACHE_DIR or EMU_JIT_CACHE_DIR for its own runs still wins for those runs.
+    if "EMU_JIT_CACHE_DIR" not in os.environ:
+        d = tempfile.mkdtemp(prefix="emu-test-jit-")
+        os.environ["EMU_JIT_CACHE_DIR"] = d
         config.add_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
 
 
