@@ -44,6 +44,13 @@ _FAULT_SIGNALS = {
     ExitReason.BRK: signal.SIGTRAP,
     ExitReason.ALIGN: signal.SIGBUS,
 }
+
+
+def _pc_misaligned(reason, info):
+    """An instruction fetch from a PC that is not a multiple of 4 (a BR/BLR/RET to it)."""
+    return reason == ExitReason.FAULT_EXEC and info & 3 != 0
+
+
 _NO_MONITOR = 0xFFFFFFFFFFFFFFFF
 SWITCH_INTERVAL = 0.0005            # seconds (sys.setswitchinterval) once threads exist
 
@@ -125,7 +132,9 @@ class GuestThread:
         cpu, k = self.cpu, self.proc.kernel
         sig = _FAULT_SIGNALS.get(reason, signal.SIGSEGV)
         fault_address, esr = 0, None
-        if reason in (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE, ExitReason.FAULT_EXEC):
+        if _pc_misaligned(reason, info):        # PC alignment fault: SIGBUS, as Linux
+            sig, code, addr, esr = signal.SIGBUS, sigframe.BUS_ADRALN, info, sigframe.ESR_PC_ALIGN
+        elif reason in (ExitReason.FAULT_READ, ExitReason.FAULT_WRITE, ExitReason.FAULT_EXEC):
             mapped = k.space.find(info) is not None
             code = sigframe.SEGV_ACCERR if mapped else sigframe.SEGV_MAPERR
             fsc = (sigframe.FSC_PERMISSION if mapped else sigframe.FSC_TRANSLATION) + 3
@@ -436,6 +445,9 @@ class Process:
             msg = f"emu: SIGILL: unsupported instruction {info:#010x}{text} at pc={pc:#x}"
         elif reason == ExitReason.BRK:
             msg = f"emu: SIGTRAP: brk #{info:#x} at pc={pc:#x}"
+        elif _pc_misaligned(reason, info):
+            sig = signal.SIGBUS
+            msg = f"emu: SIGBUS: misaligned pc={info:#x}"
         elif reason == ExitReason.FAULT_EXEC:
             msg = f"emu: SIGSEGV: execute of unmapped or non-executable address {pc:#x}"
         else:

@@ -309,6 +309,7 @@ def esr_instruction_abort(fsc):
 # force_signal_inject(..., err=0): thread.fault_code becomes 0, so a SIGILL frame has NO
 # esr_context and fault_address 0 -- callers pass esr=None for SIGILL.  Kept for reference.
 ESR_UNDEFINED = (EC_UNKNOWN << ESR_EC_SHIFT) | ESR_IL
+ESR_PC_ALIGN = (EC_PC_ALIGN << ESR_EC_SHIFT) | ESR_IL     # a branch to a misaligned PC
 
 
 def esr_brk(imm):

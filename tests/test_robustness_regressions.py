@@ -54,3 +54,15 @@ def test_stop_signals_stop_the_process(qemu, aarch64_cc, tmp_path):
     assert b"stopped: 1 signal 19\n" in ref.stdout and b"stopped: 1 signal 20\n" in ref.stdout
     got = oracle.run_emu([exe, "stop"], cwd=tmp_path, timeout=120)
     assert_same(ref, got, "robustness stop")
+
+
+def test_branch_to_misaligned_pc_is_sigbus_adraln(qemu, aarch64_cc, tmp_path):
+    """br to a PC that is not a multiple of 4 gave SIGSEGV/SEGV_ACCERR (found by `harness fuzz
+    instructions`, and QEMU's pcalign-a64 test): Linux gives SIGBUS/BUS_ADRALN at that PC (a
+    PC alignment fault), as qemu-aarch64 does."""
+    exe = build("robustness")
+    ref = oracle.run_qemu([exe, "jump-misaligned"], cwd=tmp_path, timeout=60)
+    check_reference(ref, "qemu-aarch64 robustness jump-misaligned")
+    assert ref.stdout.startswith(b"signal 7 code 1 addr "), ref.describe()
+    got = oracle.run_emu([exe, "jump-misaligned"], cwd=tmp_path, timeout=120)
+    assert_same(ref, got, "robustness jump-misaligned")
