@@ -3,9 +3,10 @@ exposes (NZCV, FPCR, FPSR, TPIDR_EL0, TPIDRRO_EL0, CNTVCT_EL0, CNTFRQ_EL0,
 CTR_EL0, DCZID_EL0, MIDR_EL1 and the ID registers the kernel emulates,
 with the feature fields kernel/cpuinfo.py's HWCAPs promise),
 hints (NOP, YIELD, BTI, PAC hints without PAC), barriers as fences, CLREX,
-DC ZVA (64-byte zeroing), cache maintenance as no-ops (DC CVAU/CVAC/
-CIVAC, DC CVAP and CVADP of HWCAP DCPOP/DCPODP, IC IVAU; unlike hardware
-they do not fault on an unmapped address), SB (HWCAP SB) as no effect.
+DC ZVA (64-byte zeroing), cache maintenance with no effect on data (DC
+CVAU/CVAC/CIVAC, DC CVAP and CVADP of HWCAP DCPOP/DCPODP, IC IVAU) but a
+fault, as on hardware, where the address is not readable at EL0 (reported
+as a read: SIGSEGV at that address), SB (HWCAP SB) as no effect.
 Unknown system registers are undefined (SIGILL).
 
 FPSR: IXC, UFC and OFC live in the host's sticky MXCSR flags while compiled
@@ -201,7 +202,8 @@ def ISB(c, m=0):
 
 @pattern("SYS", "1101010100001pppnnnnmmmmqqqttttt")
 def SYS(c, p, n, m, q, t):
-    """DC ZVA zeroes 64 bytes; DC CVAU/CVAC/CIVAC/CVAP/CVADP, IC IVAU: no-ops."""
+    """DC ZVA zeroes 64 bytes; DC CVAU/CVAC/CIVAC/CVAP/CVADP, IC IVAU check the
+    address (a fault where it is unreadable) and do nothing else."""
     op = (p, n, m, q)
     if op == (3, 7, 4, 1):          # DC ZVA
         b = c.b
@@ -212,6 +214,6 @@ def SYS(c, p, n, m, q, t):
             st.align = 1
     elif op in ((3, 7, 11, 1), (3, 7, 10, 1), (3, 7, 14, 1), (3, 7, 12, 1),
                 (3, 7, 13, 1), (3, 7, 5, 1)):
-        pass
+        c.check_access(c.x(t), 1, False)    # by VA: faults like a load where unreadable
     else:
         c.undefined()
