@@ -1423,10 +1423,9 @@ class FaultCampaign:
 
     # -- reporting -----------------------------------------------------------------------------
     def reproducer(self, f):
-        rnd = "" if f.phase == "reference" else f":{f.round}"
         extra = f" --fixture {self.fixture}" if self.fixture != DEFAULT_FIXTURE else ""
-        phase = "kill" if f.phase == "reference" else f.phase
-        return f"python -m harness fuzz faults --seed {self.seed} --only {phase}{rnd}{extra}"
+        only = "" if f.phase == "reference" else f" --only {f.phase}:{f.round}"
+        return f"python -m harness fuzz faults --seed {self.seed}{only}{extra}"
 
     def summary(self):
         rounds = ", ".join(f"{p} {self.rounds[p]}" for p in PHASES if self.rounds[p])
