@@ -477,3 +477,88 @@ _check(Itimerspec, 32, it_value=16)
 #                         unsigned char d_type; char d_name[]; };
 DIRENT64_HEADER = 19          # offset of d_name; records are 8-byte aligned
 
+
+# ---------------------------------------------------------------------------
+# System V IPC, POSIX message queues, signalfd (kernel/ipc.py, kernel/signalfd.py).
+EMSGSIZE = 90
+assert _host_errno.EMSGSIZE == EMSGSIZE
+
+
+# struct ipc64_perm (asm-generic/ipcbuf.h; x86-64 uses the same): key, uid, gid, cuid,
+# cgid, mode (unsigned int), seq (unsigned short), 2 pad, 2 unsigned long unused.
+class IpcPerm(ctypes.Structure):
+    _fields_ = [("key", i32), ("uid", u32), ("gid", u32), ("cuid", u32), ("cgid", u32),
+                ("mode", u32), ("seq", u16), ("_pad2", u16), ("_unused1", u64),
+                ("_unused2", u64)]
+
+
+_check(IpcPerm, 48, mode=20, seq=24, _unused1=32)
+IPC_PERM_SIZE = 48
+
+
+# struct shmid64_ds (asm-generic/shmbuf.h, 64-bit; x86-64 includes the same header).
+class ShmidDs(ctypes.Structure):
+    _fields_ = [("shm_perm", IpcPerm), ("shm_segsz", u64), ("shm_atime", i64),
+                ("shm_dtime", i64), ("shm_ctime", i64), ("shm_cpid", i32), ("shm_lpid", i32),
+                ("shm_nattch", u64), ("_unused4", u64), ("_unused5", u64)]
+
+
+_check(ShmidDs, 112, shm_segsz=48, shm_cpid=80, shm_nattch=88)
+SHMID_DS_SIZE = 112
+
+
+# struct semid64_ds: asm-generic/sembuf.h on arm64 (88 bytes) ...
+class SemidDs(ctypes.Structure):
+    _fields_ = [("sem_perm", IpcPerm), ("sem_otime", i64), ("sem_ctime", i64),
+                ("sem_nsems", u64), ("_unused3", u64), ("_unused4", u64)]
+
+
+_check(SemidDs, 88, sem_otime=48, sem_ctime=56, sem_nsems=64)
+SEMID_DS_SIZE = 88
+
+
+# ... and arch/x86/include/uapi/asm/sembuf.h on the x86-64 host (104: a word after each time).
+class HostSemidDs(ctypes.Structure):
+    _fields_ = [("sem_perm", IpcPerm), ("sem_otime", i64), ("_unused1", u64),
+                ("sem_ctime", i64), ("_unused2", u64), ("sem_nsems", u64), ("_unused3", u64),
+                ("_unused4", u64)]
+
+
+_check(HostSemidDs, 104, sem_otime=48, sem_ctime=64, sem_nsems=80)
+
+
+# struct msqid64_ds (asm-generic/msgbuf.h, 64-bit; the same on x86-64).
+class MsqidDs(ctypes.Structure):
+    _fields_ = [("msg_perm", IpcPerm), ("msg_stime", i64), ("msg_rtime", i64),
+                ("msg_ctime", i64), ("msg_cbytes", u64), ("msg_qnum", u64),
+                ("msg_qbytes", u64), ("msg_lspid", i32), ("msg_lrpid", i32),
+                ("_unused4", u64), ("_unused5", u64)]
+
+
+_check(MsqidDs, 120, msg_stime=48, msg_cbytes=72, msg_qnum=80, msg_lspid=96)
+MSQID_DS_SIZE = 120
+
+
+# struct mq_attr { long mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs, __reserved[4]; }
+class MqAttr(ctypes.Structure):
+    _fields_ = [("mq_flags", i64), ("mq_maxmsg", i64), ("mq_msgsize", i64),
+                ("mq_curmsgs", i64), ("_reserved", i64 * 4)]
+
+
+_check(MqAttr, 64, mq_msgsize=16)
+MQ_ATTR_SIZE = 64
+
+
+# struct signalfd_siginfo (linux/signalfd.h): 128 bytes on every architecture.
+class SignalfdSiginfo(ctypes.Structure):
+    _fields_ = [("ssi_signo", u32), ("ssi_errno", i32), ("ssi_code", i32), ("ssi_pid", u32),
+                ("ssi_uid", u32), ("ssi_fd", i32), ("ssi_tid", u32), ("ssi_band", u32),
+                ("ssi_overrun", u32), ("ssi_trapno", u32), ("ssi_status", i32),
+                ("ssi_int", i32), ("ssi_ptr", u64), ("ssi_utime", u64), ("ssi_stime", u64),
+                ("ssi_addr", u64), ("ssi_addr_lsb", u16), ("_pad2", u16),
+                ("ssi_syscall", i32), ("ssi_call_addr", u64), ("ssi_arch", u32),
+                ("_pad", u8 * 28)]
+
+
+_check(SignalfdSiginfo, 128, ssi_int=44, ssi_ptr=48, ssi_addr=72, ssi_addr_lsb=80,
+       ssi_syscall=84, ssi_call_addr=88, ssi_arch=96)

@@ -12,8 +12,8 @@ Does not own: dispatch (core.py).
 """
 from collections import namedtuple
 
-from kernel import (delivery, event, fd, fs, futex, info, mm, net, poll, process, signal, time,
-                    timers)
+from kernel import (delivery, event, fd, fs, futex, info, ipc, mm, net, poll, process, signal,
+                    signalfd, time, timers)
 
 Syscall = namedtuple("Syscall", "nr name handler fmt")
 S = Syscall
@@ -94,7 +94,7 @@ TABLE = [
     S( 71, "sendfile",             fd.sys_sendfile,               "ddpu"),
     S( 72, "pselect6",             poll.sys_pselect6,             "dppppp"),
     S( 73, "ppoll",                poll.sys_ppoll,                "puppu"),
-    #  74  signalfd4               signal
+    S( 74, "signalfd4",            signalfd.sys_signalfd4,        "dpux"),
     S( 75, "vmsplice",             fd.sys_vmsplice,               "dpux"),
     S( 76, "splice",               fd.sys_splice,                 "dpdpux"),
     S( 77, "tee",                  fd.sys_tee,                    "ddux"),
@@ -200,24 +200,24 @@ TABLE = [
     S(177, "getegid",              info.sys_getegid,              ""),
     S(178, "gettid",               info.sys_gettid,               ""),
     S(179, "sysinfo",              info.sys_sysinfo,              "p"),
-    # 180  mq_open                 ipc
-    # 181  mq_unlink               ipc
-    # 182  mq_timedsend            ipc
-    # 183  mq_timedreceive         ipc
-    # 184  mq_notify               ipc
-    # 185  mq_getsetattr           ipc
-    # 186  msgget                  ipc
-    # 187  msgctl                  ipc
-    # 188  msgrcv                  ipc
-    # 189  msgsnd                  ipc
-    # 190  semget                  ipc
-    # 191  semctl                  ipc
-    # 192  semtimedop              ipc
-    # 193  semop                   ipc
-    # 194  shmget                  ipc
-    # 195  shmctl                  ipc
-    # 196  shmat                   ipc
-    # 197  shmdt                   ipc
+    S(180, "mq_open",              ipc.sys_mq_open,               "sxop"),
+    S(181, "mq_unlink",            ipc.sys_mq_unlink,             "s"),
+    S(182, "mq_timedsend",         ipc.sys_mq_timedsend,          "dbuup"),
+    S(183, "mq_timedreceive",      ipc.sys_mq_timedreceive,       "dpupp"),
+    S(184, "mq_notify",            ipc.sys_mq_notify,             "dp"),
+    S(185, "mq_getsetattr",        ipc.sys_mq_getsetattr,         "dpp"),
+    S(186, "msgget",               ipc.sys_msgget,                "dx"),
+    S(187, "msgctl",               ipc.sys_msgctl,                "ddp"),
+    S(188, "msgrcv",               ipc.sys_msgrcv,                "dpudx"),
+    S(189, "msgsnd",               ipc.sys_msgsnd,                "dpux"),
+    S(190, "semget",               ipc.sys_semget,                "ddx"),
+    S(191, "semctl",               ipc.sys_semctl,                "dddx"),
+    S(192, "semtimedop",           ipc.sys_semtimedop,            "dpup"),
+    S(193, "semop",                ipc.sys_semop,                 "dpu"),
+    S(194, "shmget",               ipc.sys_shmget,                "dux"),
+    S(195, "shmctl",               ipc.sys_shmctl,                "ddp"),
+    S(196, "shmat",                ipc.sys_shmat,                 "dpx>p"),
+    S(197, "shmdt",                ipc.sys_shmdt,                 "p"),
     S(198, "socket",               net.sys_socket,                "ddd"),
     S(199, "socketpair",           net.sys_socketpair,            "dddp"),
     S(200, "bind",                 net.sys_bind,                  "dpu"),
