@@ -439,6 +439,7 @@ class _Notifier:
     def __init__(self, k):
         import socket
         self.k = k
+        self.pid = os.getpid()
         self.sock = socket.socket(_AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
         self.waiting = {}           # cookie id -> (sig, sigval)
         self.next = 1
@@ -478,7 +479,7 @@ _notifier_lock = threading.Lock()
 def _notifier(k):
     with _notifier_lock:
         n = getattr(k, "mq_notifier", None)
-        if n is None or n.k is not k:
+        if n is None or n.k is not k or n.pid != os.getpid():      # a fork child: no thread
             n = k.mq_notifier = _Notifier(k)
         return n
 
