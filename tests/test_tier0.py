@@ -33,6 +33,8 @@ def _test_words():
     words = []
     for text in ALU + PCREL + MEMORY + SEQUENCES + EXTRA:
         words += asm(text)
+    for ws in SAME_REG:
+        words += ws
     return words
 
 
@@ -40,7 +42,7 @@ def _test_words():
 def t0(stencil_dir):
     """A small stencil set: the shapes of this file's words and of a few random encodings
     per form (the full set takes ~20 s to build; test_full_set_random_words uses it)."""
-    return tier0.Tier0(S.load(stencil_dir, samples=40, extra_words=_test_words()))
+    return tier0.Tier0(S.load(stencil_dir, samples=40, extra_words=_test_words(), explore=False))
 
 
 @pytest.fixture(scope="session")
@@ -228,6 +230,9 @@ def test_sequences(t0, text):
         assert not diffs, f"{text!r} case {k}: " + "; ".join(diffs[:6])
 
 
+# ldp x3, x3, [x1]; ldr x1, [x1, #8]!; ldp x1, x2, [x1], #16; str x1, [x1, #-8]! (keystone
+# refuses these CONSTRAINED UNPREDICTABLE encodings: raw words)
+SAME_REG = [[0xA9400C23], [0xF8408C21], [0xA8C10821], [0xF81F8C21]]
 EXTRA = ["add x0, x0, #1\nldr x1, [x2]\nadd x0, x0, #1", "add x0, x0, #0x10",
          "add x0, x1, #5\nldr x2, [sp, #8]\nadrp x3, .+0x1000\nccmp x1, x2, #3, lt"]
 
@@ -280,7 +285,7 @@ def test_stencil_cache_round_trip(stencil_dir, t0):
     path = t0.ss.stats["path"]
     assert os.path.dirname(path) == stencil_dir and S.source_hash() in path
     S._loaded.clear()
-    again = S.load(stencil_dir, samples=40, extra_words=_test_words())
+    again = S.load(stencil_dir, samples=40, extra_words=_test_words(), explore=False)
     assert again.stats["from_cache"] is True
     assert again is not t0.ss
     assert json.dumps(again.to_json()["stencils"], sort_keys=True) == \
@@ -310,6 +315,44 @@ def test_deep(t0, text):
     check(t0, text, cases=400, data_regs=(1, 2))
 
 
+def _predictable(pat, w):
+    """False for CONSTRAINED UNPREDICTABLE encodings (Unicorn and emu may differ; tier 0 is
+    held to tier 1 there): what capstone does not decode, writeback with Rt == Rn, LDP with
+    Rt == Rt2."""
+    from translator.decoder import capstone_view
+    if not capstone_view(w, CODE_BASE)[0]:
+        return False
+    f = pat.extract(w)
+    if pat.name in ("LDST_imm9", "LDST_pair") and f.get("w") in (1, 3) and (
+            f["t"] == f["n"] or f.get("T", -1) == f["n"]) and f["n"] != 31:
+        return False
+    if pat.name == "LDST_pair" and f["L"] and f["t"] == f["T"]:
+        return False
+    return True
+
+
+def compare_tier1(t0, words, st):
+    """Tier 0 against tier 1 (the same semantics through LLVM), from the same state."""
+    from unicorn_rig import run_jit
+    j = run_jit(words, dict(st, case=0))
+    z = run_tier0(t0, words, st)
+    diffs = [f"{k}: tier1={j[k]!r:.60} tier0={z[k]!r:.60}"
+             for k in ("x", "sp", "pc", "nzcv", "v", "data", "stack", "reason", "info")
+             if j[k] != z[k]]
+    return diffs
+
+
+@pytest.mark.parametrize("words", SAME_REG)
+def test_same_register_twice_matches_tier1(t0, words):
+    """Two holes with the same value (Rt == Rt2, Rt == Rn): the stencil's stores must keep
+    their order (LLVM sees two different symbols; tier 1 sees equal constants)."""
+    rng = random.Random(words[0])
+    for k in range(8):
+        st = random_state(rng, data_regs=(1,), case=None)
+        diffs = compare_tier1(t0, words, st)
+        assert not diffs, f"{words[0]:#x} case {k}: " + "; ".join(diffs[:6])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("form", S.FORMS)
 def test_full_set_random_words(t0_full, form):
@@ -326,9 +369,10 @@ def test_full_set_random_words(t0_full, form):
         st, _ = t0_full.select(w)
         if st is None:
             continue
+        oracle = compare if _predictable(pat, w) else compare_tier1
         for k in range(3):
             state = random_state(rng, data_regs=range(31), case=None)
-            diffs = compare(t0_full, [w], state)
+            diffs = oracle(t0_full, [w], state)
             assert not diffs, f"{form} {w:#010x} state {k}: " + "; ".join(diffs[:6])
         done += 1
         if done >= 150:

@@ -61,7 +61,7 @@ from .lifter import I8, I32, I64, PTR, BLOCK_FNTY, RegionLifter, Undefined
 FORMS = ("LDST_uimm", "ADD_imm", "LOG_sreg", "MOVW", "LDST_pair", "ADD_sreg", "ADRP", "ADR",
          "LDST_reg", "LOG_imm", "LDST_imm9", "BFM", "CSEL", "ADD_ereg", "CCMP", "DP3", "DP2",
          "DP1", "EXTR", "ADC", "HINT")
-SAMPLES_PER_FORM = 3000
+SAMPLES_PER_FORM = 1000
 SEED = 20261204
 CONT = "tier0_cont"
 
@@ -560,7 +560,23 @@ def _random_word(pat, rng):
     return word
 
 
-def generate(forms=FORMS, samples=SAMPLES_PER_FORM, seed=SEED, extra_words=()):
+def _set_field(word, runs, v):
+    for shift, w in reversed(runs):
+        word = (word & ~(((1 << w) - 1) << shift)) | ((v & ((1 << w) - 1)) << shift)
+        v >>= w
+    return word
+
+
+def _neighbours(pat, word, rng):
+    out = []
+    for _, runs in pat.fields:
+        width = sum(w for _, w in runs)
+        for v in {0, 1, 31 if width == 5 else 2, (1 << width) - 1, rng.getrandbits(width)}:
+            out.append(_set_field(word, runs, v & ((1 << width) - 1)))
+    return out
+
+
+def generate(forms=FORMS, samples=SAMPLES_PER_FORM, seed=SEED, extra_words=(), explore=True):
     """Trace sample words of each form: (function texts, declarations, holes per stencil,
     tries, stats)."""
     rng = random.Random(seed)
@@ -579,8 +595,17 @@ def generate(forms=FORMS, samples=SAMPLES_PER_FORM, seed=SEED, extra_words=()):
         if pat.ends_block:
             continue
         trie = tries[form] = {}
-        words = [_random_word(pat, rng) for _ in range(samples)] + extra.get(form, [])
-        for word in words:
+        # Random (edge-biased) encodings, then, from every word that found a new shape,
+        # its neighbours: each field set to 0, 1, 31, all ones or a random value in turn
+        # (a new shape is mostly one guard flipped: register 31 or not, a zero immediate).
+        todo = [_random_word(pat, rng) for _ in range(samples)] + extra.get(form, [])
+        todo.reverse()
+        seen = set()
+        while todo:
+            word = todo.pop()
+            if word in seen:
+                continue
+            seen.add(word)
             if patterns.decode(word)[0] is not pat:      # a more specific form owns it
                 continue
             node = _walk(trie, pat.extract(word), word)
@@ -599,6 +624,8 @@ def generate(forms=FORMS, samples=SAMPLES_PER_FORM, seed=SEED, extra_words=()):
             else:
                 _insert(trie, guards, {"why": res[1]})
                 stats["unsupported"][form] = stats["unsupported"].get(form, 0) + 1
+            if explore:
+                todo.extend(_neighbours(pat, word, rng))
     for k, build in SPECIALS.items():
         text, holes = _special(k, build)
         funcs[k] = (text, holes)
@@ -740,9 +767,9 @@ def source_hash():
     return h.hexdigest()[:32]
 
 
-def build(forms=FORMS, samples=SAMPLES_PER_FORM, seed=SEED, extra_words=()):
+def build(forms=FORMS, samples=SAMPLES_PER_FORM, seed=SEED, extra_words=(), explore=True):
     t0 = time.perf_counter()
-    funcs, decls, tries, stats = generate(forms, samples, seed, extra_words)
+    funcs, decls, tries, stats = generate(forms, samples, seed, extra_words, explore)
     t1 = time.perf_counter()
     stencils, rejected = compile_stencils(funcs, decls)
     t2 = time.perf_counter()
@@ -770,15 +797,17 @@ def default_cache_dir():
 _loaded = {}
 
 
-def load(cache_dir=None, rebuild=False, samples=SAMPLES_PER_FORM, extra_words=()):
+def load(cache_dir=None, rebuild=False, samples=SAMPLES_PER_FORM, extra_words=(), explore=True):
     """The stencil set for this translator version: from cache_dir if there (one JSON file
     named by source_hash() and the sampling), else built and stored there (atomically).
     samples/extra_words: sample words per form and words whose shapes must be in the set
-    (tests build a small set from their own words)."""
+    (tests build a small set from their own words); explore: also trace the neighbours
+    (one field changed) of every word that found a new shape."""
     cache_dir = cache_dir or default_cache_dir()
     key = source_hash()
-    if samples != SAMPLES_PER_FORM or extra_words:
-        h = hashlib.sha256(f"{samples}:{sorted(set(extra_words))}".encode()).hexdigest()[:12]
+    if samples != SAMPLES_PER_FORM or extra_words or not explore:
+        h = hashlib.sha256(f"{samples}:{explore}:{sorted(set(extra_words))}".encode()
+                           ).hexdigest()[:12]
         key = f"{key}-{h}"
     path = os.path.join(cache_dir, f"stencils-{key}.json")
     hit = _loaded.get(path)
@@ -793,7 +822,7 @@ def load(cache_dir=None, rebuild=False, samples=SAMPLES_PER_FORM, extra_words=()
         except (OSError, ValueError, KeyError):
             ss = None
     if ss is None:
-        ss = build(samples=samples, extra_words=extra_words)
+        ss = build(samples=samples, extra_words=extra_words, explore=explore)
         os.makedirs(cache_dir, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-stencils-")
         with os.fdopen(fd, "w") as f:
