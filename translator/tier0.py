@@ -137,6 +137,8 @@ class Tier0:
                         vals[i] = a
                     else:
                         if full is None:
+                            if st.fn is None:
+                                st.fn = S._hole_function(st, fields)
                             full = st.fn(w, a, fields)
                         vals[i] = full[i]
             self._emit(buf, st, vals)
