@@ -378,3 +378,31 @@ def test_full_set_random_words(t0_full, form):
         if done >= 150:
             break
     assert done >= 20, f"{form}: only {done} covered words"
+
+
+def test_runs_under_the_native_dispatcher(t0):
+    """A tier-0 block in the block table of a real Translator: the dispatcher enters it, its
+    chain end asks for a link, the next block (tier 1, the BRK) is translated on the miss,
+    the dispatcher patches the tier-0 block's slot, and the next run chains through it."""
+    from translator.jit import Translator
+    from emu.memory import PROT_EXEC
+    cpu = CPUState()
+    mem = GuestMemory()
+    tr = Translator(cpu, mem, tiering=1, batch=False)
+    words = asm("add x0, x0, #1\nadd x0, x0, #2")
+    code = b"".join(w.to_bytes(4, "little") for w in words + [BRK0])
+    mem.commit(CODE_BASE, 0x1000, PROT_READ | PROT_EXEC)
+    mem.write(CODE_BASE, code, force=True)
+    blk = t0.stitch(CODE_BASE, words, end="chain")
+    tr.table.insert(CODE_BASE, blk.addr)
+    cpu.pc = CODE_BASE
+    assert tr.run() == ExitReason.MISS and cpu.pc == CODE_BASE + 8 and cpu.x[0] == 3
+    assert cpu.link_req == blk.slot
+    assert tr.translate(cpu.pc)
+    assert tr.run() == ExitReason.BRK and cpu.pc == CODE_BASE + 8
+    assert ctypes.c_uint64.from_address(blk.slot).value == tr.table.lookup(CODE_BASE + 8)
+    links = cpu.n_links
+    cpu.pc = CODE_BASE
+    assert tr.run() == ExitReason.BRK and cpu.x[0] == 6
+    assert cpu.n_links == links          # chained through the patched slot, no new link
+    assert cpu.n_insns == 2 + 1 + 2 + 1
