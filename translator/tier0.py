@@ -24,7 +24,6 @@ import struct
 import time
 
 from emu.cpustate import ExitReason
-from . import patterns
 from . import stencils as S
 
 M64 = (1 << 64) - 1
