@@ -10,7 +10,11 @@ R = oracle.RunResult
 
 def test_compare_equal_and_different():
     a = R(b"x\ny\n", b"", 0, 0.1)
-    assert oracle.compare(a, R(b"x\ny\n", b"noise", 0, 0.2)) == []
+    assert oracle.compare(a, R(b"x\ny\n", b"emu: a line of emu's own\nEMU_BLOCK_STATS {}\n",
+                               0, 0.2)) == []
+    noisy = oracle.compare(a, R(b"x\ny\n", b"noise", 0, 0.2))      # the guest's stderr counts
+    assert len(noisy) == 1 and noisy[0].startswith("stderr differs"), noisy
+    assert oracle.compare(a, R(b"x\ny\n", b"noise", 0, 0.2), stderr=False) == []
     problems = oracle.compare(a, R(b"x\nz\n", b"boom\n", 3, 0.2))
     assert any("exit status: qemu 0, emu 3" in p for p in problems)
     assert any("line 2" in p for p in problems)
