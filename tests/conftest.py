@@ -30,6 +30,7 @@ SWITCHES = {
     "EMU_COMMAND": "replaces emu in every emu-vs-oracle test (all pass with qemu-aarch64)",
     "EMU_QEMU": "replaces the qemu-aarch64 oracle",
     "EMU_FUZZ_CASES": "changes the number of differential states per form (default 300)",
+    "EMU_TIER0_CASES": "changes the number of tier-0 differential states per line (default 40)",
 }
 
 

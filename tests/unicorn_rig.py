@@ -389,28 +389,31 @@ def compare(words, st, text="", fpcr=0, check_fpsr=True, check_v=True, expect=No
     wrong = expect_mismatch(expect, words, u, j)
     if wrong:
         return [wrong]
+    return differences(words, u, j, check_fpsr=check_fpsr, check_v=check_v)
+
+
+def differences(words, u, j, check_fpsr=True, check_v=True, name="jit"):
+    """The mismatches between an oracle's run `u` and one of ours `j` (run_jit's shape; tier
+    0's tests use it too, under its own `name`): how each ended, then X0-X30, SP, NZCV, PC,
+    V0-V31, FPSR and both pages, less what `fault_leeway` allows after a fault."""
     diffs, stop = termination(words, u, j)
     if stop:
         return diffs
     skip, edges = fault_leeway(words, u, j)
     for n in range(31):
         if u["x"][n] != j["x"][n] and ("x", n) not in skip:
-            diffs.append(f"x{n}: unicorn={u['x'][n]:#x} jit={j['x'][n]:#x}")
-    for k in ("sp", "nzcv"):
+            diffs.append(f"x{n}: unicorn={u['x'][n]:#x} {name}={j['x'][n]:#x}")
+    for k in ("sp", "nzcv", "pc"):
         if u[k] != j[k]:
-            diffs.append(f"{k}: unicorn={u[k]:#x} jit={j[k]:#x}")
-    if u["pc"] != j["pc"]:
-        diffs.append(f"pc: unicorn={u['pc']:#x} jit={j['pc']:#x}")
+            diffs.append(f"{k}: unicorn={u[k]:#x} {name}={j[k]:#x}")
     if check_v:
         for n in range(32):
             if u["v"][n] != j["v"][n] and ("v", n) not in skip:
-                diffs.append(f"v{n}: unicorn={u['v'][n]:#034x} jit={j['v'][n]:#034x}")
+                diffs.append(f"v{n}: unicorn={u['v'][n]:#034x} {name}={j['v'][n]:#034x}")
     if check_fpsr and (u["fpsr"] ^ j["fpsr"]) & FPSR_ALL:
-        diffs.append(f"fpsr: unicorn={u['fpsr']:#x} jit={j['fpsr']:#x}")
+        diffs.append(f"fpsr: unicorn={u['fpsr']:#x} {name}={j['fpsr']:#x}")
     for k in ("data", "stack"):
-        if same_memory(u[k], j[k], edges):
-            continue
-        if u[k] != j[k]:
+        if not same_memory(u[k], j[k], edges):
             first = next(i for i in range(len(u[k])) if u[k][i] != j[k][i])
             diffs.append(f"{k} memory differs first at +{first:#x}")
     return diffs
