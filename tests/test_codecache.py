@@ -64,6 +64,25 @@ def test_temporary_file_of_a_killed_writer_is_removed(tmp_path):
     assert sorted(p.name for p in sub.iterdir()) == [f".tmp{os.getpid()}.99"]
 
 
+def test_cache_directory_follows_xdg_cache_home(monkeypatch, tmp_path):
+    """XDG_CACHE_HOME was ignored (issue 11): the JIT cache goes to $XDG_CACHE_HOME/emu/jit
+    unless EMU_JIT_CACHE_DIR or EMU_CACHE_DIR say otherwise; a relative value is ignored,
+    as the XDG base-directory rules say."""
+    from translator.codecache import default_dir
+    for var in ("EMU_JIT_CACHE_DIR", "EMU_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_dir() == tmp_path / "home" / ".cache" / "emu" / "jit"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_dir() == tmp_path / "xdg" / "emu" / "jit"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")
+    assert default_dir() == tmp_path / "home" / ".cache" / "emu" / "jit"
+    monkeypatch.setenv("EMU_CACHE_DIR", str(tmp_path / "emu"))
+    assert default_dir() == tmp_path / "emu" / "jit"
+    monkeypatch.setenv("EMU_JIT_CACHE_DIR", str(tmp_path / "j"))
+    assert default_dir() == tmp_path / "j"
+
+
 def test_disabled_cache_stores_nothing(tmp_path):
     cache = CodeCache(None, "v1")
     cache.store("ab" * 16, {"fn": "x"}, b"obj")

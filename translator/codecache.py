@@ -1,7 +1,7 @@
 """The on-disk cache of compiled regions.
 
 Owns: where compiled regions live between runs (EMU_JIT_CACHE_DIR, else
-EMU_CACHE_DIR/jit, default ~/.cache/emu/jit), the translator version that keys them (a hash of the
+EMU_CACHE_DIR/jit, else $XDG_CACHE_HOME/emu/jit, default ~/.cache/emu/jit), the translator version that keys them (a hash of the
 translator's and CPU-state contract's source files, the LLVM and llvmlite
 versions, the host CPU), the
 record format (object code + a JSON description: function, link slots with
@@ -45,13 +45,18 @@ def _llvmlite_version():
 
 
 def default_dir():
-    """EMU_JIT_CACHE_DIR, else EMU_CACHE_DIR/jit, else ~/.cache/emu/jit."""
+    """EMU_JIT_CACHE_DIR, else EMU_CACHE_DIR/jit, else $XDG_CACHE_HOME/emu/jit, else
+    ~/.cache/emu/jit (the XDG base-directory rule: an unset, empty or relative
+    XDG_CACHE_HOME is ignored)."""
     jit = os.environ.get("EMU_JIT_CACHE_DIR")
     if jit:
         return pathlib.Path(jit)
     env = os.environ.get("EMU_CACHE_DIR")
-    base = pathlib.Path(env) if env else pathlib.Path.home() / ".cache" / "emu"
-    return base / "jit"
+    if env:
+        return pathlib.Path(env) / "jit"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = pathlib.Path(xdg) if os.path.isabs(xdg) else pathlib.Path.home() / ".cache"
+    return base / "emu" / "jit"
 
 
 def block_hash(data):
