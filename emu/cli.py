@@ -512,9 +512,42 @@ def _run(argv):
     host, problem = check_program(program, plan.rootfs)
     if problem:
         return _fail(problem[1], problem[0])
+    script = program
+    for _ in range(4):                  # a `#!` script runs its interpreter, as execve does
+        try:
+            line = script_interpreter(host)
+        except OSError as e:
+            return _fail(f"{program}: {e.strerror}", STATUS_NOT_EXECUTABLE)
+        if line is None:
+            break
+        if not line:
+            return _fail(f"{program}: {os.strerror(errno.ENOEXEC)}", STATUS_NOT_EXECUTABLE)
+        interp, *opt = line.split(None, 1)
+        args = opt + [script] + args
+        if plan.execfn is None:
+            plan.execfn = program       # AT_EXECFN and /proc/self/exe's name: the script
+        plan.argv0 = interp             # Linux drops the script's argv[0] (-0 too)
+        host, problem = check_program(interp, plan.rootfs)
+        if problem:                     # as bash reports a script's missing interpreter
+            why = problem[1][len(interp) + 2:]
+            return _fail(f"{program}: {interp}: bad interpreter: {why}", problem[0])
+        script = program = interp
     for note in plan.notes:
         _fail(note)
     return _start(plan, program, args, host)
+
+
+def script_interpreter(host):
+    """The `#!` line of a script (interpreter and optional argument, as text; "" for an
+    empty or over-long line), or None for anything else (an ELF: the loader judges it)."""
+    with open(host, "rb") as f:
+        head = f.read(256)
+    if not head.startswith(b"#!"):
+        return None
+    rest = head[2:]
+    if b"\n" not in rest and len(head) == 256:
+        return ""
+    return os.fsdecode(rest.split(b"\n", 1)[0].strip())
 
 
 def _answer(s):

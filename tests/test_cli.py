@@ -394,3 +394,31 @@ def test_guest_status_is_the_guests(tmp_path, hello_aarch64):
                                                              hello_aarch64]):
         proc = run_emu_cli(args, cwd=tmp_path)
         assert proc.returncode == 3 and proc.stdout == b"hello, world\n", proc.stderr
+
+
+def test_hash_bang_script_as_the_program(tmp_path, busybox):
+    """A `#!` script given as the program was refused ("not an ELF file"): the kernel runs its
+    interpreter with the optional argument and the script's path, and so does emu (issue 16).
+    Written expectation: qemu-aarch64 7.2 cannot run a script at all (it loads ELF files
+    only); what runs is Linux's binfmt_script rule: argv = [interpreter, arg, script, args...]."""
+    script = tmp_path / "s.sh"
+    script.write_text(f'#!{busybox} sh\necho "$0" "$1" "$2"\n')
+    script.chmod(0o755)
+    got = oracle.run_emu([script, "a", "b c"], cwd=tmp_path)
+    assert got.status == 0 and got.stdout == f"{script} a b c\n".encode(), got.describe()
+    nested = tmp_path / "n.sh"                  # a script whose interpreter is a script
+    nested.write_text(f"#!{script}\n")
+    nested.chmod(0o755)
+    got = oracle.run_emu([nested, "x"], cwd=tmp_path)
+    assert got.status == 0 and got.stdout == f"{script} {nested} x\n".encode(), got.describe()
+    bad = tmp_path / "bad.sh"
+    bad.write_text("#!/nonexistent/interp\n")
+    bad.chmod(0o755)
+    got = oracle.run_emu([bad], cwd=tmp_path)
+    assert got.status == 127 and got.stderr.count(b"emu:") == 1, got.describe()
+    assert b"bad interpreter" in got.stderr
+    empty = tmp_path / "empty.sh"
+    empty.write_text("#!\n")
+    empty.chmod(0o755)
+    got = oracle.run_emu([empty], cwd=tmp_path)
+    assert got.status == 126 and b"Exec format error" in got.stderr, got.describe()
