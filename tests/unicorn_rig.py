@@ -315,12 +315,13 @@ ANY_ACCESS = "read or write"   # the qemu runner sees SIGSEGV's si_addr, not the
 _RMW = re.compile(r"^(cas|swp|ld(add|clr|eor|set|smax|smin|umax|umin))")
 
 
-def _faulting_mnemonic(words, pc):
+def _faulting_insn(words, pc):
+    """(mnemonic, operands) of the word at pc, as capstone shows them; ("", "") outside."""
     k = (pc - CODE_BASE) // 4
     if not 0 <= k < len(words):
-        return ""
+        return "", ""
     from translator.decoder import capstone_view
-    return capstone_view(words[k] & 0xFFFFFFFF, pc)[0]
+    return capstone_view(words[k] & 0xFFFFFFFF, pc)[:2]
 
 
 def fault_mismatch(words, u, j):
@@ -335,7 +336,7 @@ def fault_mismatch(words, u, j):
         pass                                # qemu's si_addr only: read or write unknown
     elif kind not in kinds and not (j["reason"] == ExitReason.FAULT_WRITE
                                   and kind == unicorn.UC_MEM_READ_UNMAPPED
-                                  and _RMW.match(_faulting_mnemonic(words, j["pc"]))):
+                                  and _RMW.match(_faulting_insn(words, j["pc"])[0])):
         return (f"fault kind: unicorn access type {kind}, jit {j['reason']!r} at "
                 f"{j['info']:#x}")
     if kind is not None and not 0 <= u["fault"][1] - j["info"] < EDGE_BYTES:
@@ -361,11 +362,9 @@ def fault_leeway(words, u, j):
         return set(), False
     if j["reason"] == ExitReason.FAULT_WRITE:
         return set(), True
-    k = (j["pc"] - CODE_BASE) // 4
-    if j["reason"] != ExitReason.FAULT_READ or not 0 <= k < len(words):
+    if j["reason"] != ExitReason.FAULT_READ:
         return set(), False
-    from translator.decoder import capstone_view
-    _, ops, _ = capstone_view(words[k] & 0xFFFFFFFF, j["pc"])
+    _, ops = _faulting_insn(words, j["pc"])
     skip = {("x" if r in "xw" else "v", int(n)) for r, n in _REG_TOKEN.findall(ops.split("[")[0])}
     return skip, False
 
