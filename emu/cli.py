@@ -512,7 +512,6 @@ def _run(argv):
     host, problem = check_program(program, plan.rootfs)
     if problem:
         return _fail(problem[1], problem[0])
-    script = program
     for _ in range(4):                  # a `#!` script runs its interpreter, as execve does
         try:
             line = script_interpreter(host)
@@ -523,7 +522,7 @@ def _run(argv):
         if not line:
             return _fail(f"{program}: {os.strerror(errno.ENOEXEC)}", STATUS_NOT_EXECUTABLE)
         interp, *opt = line.split(None, 1)
-        args = opt + [script] + args
+        args = opt + [program] + args
         if plan.execfn is None:
             plan.execfn = program       # AT_EXECFN and /proc/self/exe's name: the script
         plan.argv0 = interp             # Linux drops the script's argv[0] (-0 too)
@@ -531,7 +530,7 @@ def _run(argv):
         if problem:                     # as bash reports a script's missing interpreter
             why = problem[1][len(interp) + 2:]
             return _fail(f"{program}: {interp}: bad interpreter: {why}", problem[0])
-        script = program = interp
+        program = interp
     for note in plan.notes:
         _fail(note)
     return _start(plan, program, args, host)

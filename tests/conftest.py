@@ -6,7 +6,10 @@ into a failure that carries the skip reason; a module skipped at collection fail
 and session fixtures for the oracle prerequisites (qemu-aarch64, the cross compiler, fetched
 busybox) that fail with the reason and the fix when something is missing.
 """
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,14 +38,10 @@ SWITCHES = {
 
 
 def _switches_set():
-    import os
     return {k: v for k, v in os.environ.items() if k in SWITCHES}
 
 
 def pytest_configure(config):
-    import os
-    import shutil
-    import tempfile
     config.addinivalue_line("markers", "slow: takes more than ~20 s; deselected by -m 'not slow'")
     switched = _switches_set()
     if switched and os.environ.get("EMU_TEST_SWITCHES") != "1":
